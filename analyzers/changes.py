@@ -1,0 +1,190 @@
+"""Which lines a change adds, read from unified diffs.
+
+A ChangeSet answers two questions per file: is this new-side line added (rules
+report only there), and is it inside a hunk (GitHub accepts inline review
+comments only there). ``--all`` mode builds a ChangeSet in which every line of
+every file counts as added.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import unidiff
+
+
+class FileStatus(enum.StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    RENAMED = "renamed"
+    REMOVED = "removed"
+    BINARY = "binary"
+
+
+class DiffError(ValueError):
+    """The text given as a diff is not a unified diff."""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    status: FileStatus
+    old_path: str | None = None
+    added_lines: frozenset[int] = frozenset()
+    hunks: tuple[tuple[int, int], ...] = ()
+    whole_file: bool = False
+
+    def is_added(self, line: int) -> bool:
+        return self.whole_file or line in self.added_lines
+
+    def any_added(self, first: int, last: int) -> bool:
+        if self.whole_file:
+            return True
+        return any(line in self.added_lines for line in range(first, last + 1))
+
+    def in_hunk(self, line: int) -> bool:
+        """True when GitHub would accept an inline comment on this new-side line."""
+        return any(start <= line <= end for start, end in self.hunks)
+
+    @property
+    def base_path(self) -> str:
+        return self.old_path or self.path
+
+    @property
+    def has_new_content(self) -> bool:
+        return self.status not in (FileStatus.REMOVED, FileStatus.BINARY)
+
+
+@dataclass
+class ChangeSet:
+    files: dict[str, FileChange] = field(default_factory=dict)
+    whole_files: bool = False
+
+    def __iter__(self) -> Iterator[FileChange]:
+        return iter(self.files.values())
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def get(self, path: str) -> FileChange | None:
+        return self.files.get(path)
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self.files)
+
+    @classmethod
+    def from_diff(cls, text: str) -> ChangeSet:
+        """Parse ``git diff`` output (several files, with headers)."""
+        if not text.strip():
+            return cls()
+        try:
+            patch = unidiff.PatchSet(text)
+        except unidiff.UnidiffParseError as err:
+            raise DiffError(f"not a unified diff: {err}") from None
+        if not len(patch) and text.strip():
+            raise DiffError("not a unified diff: no file headers found")
+        return cls({change.path: change for change in map(_file_change, patch)})
+
+    @classmethod
+    def whole(cls, paths: Iterable[str]) -> ChangeSet:
+        """Every line of every file counts as added (``--all``)."""
+        files = {
+            path: FileChange(path=path, status=FileStatus.ADDED, whole_file=True)
+            for path in paths
+        }
+        return cls(files, whole_files=True)
+
+
+def file_change_from_patch(
+    path: str, patch: str, status: FileStatus, old_path: str | None = None
+) -> FileChange:
+    """Parse one file's hunks as GitHub's pull request files API gives them."""
+    header = f"--- a/{old_path or path}\n+++ b/{path}\n"
+    body = patch if patch.endswith("\n") else patch + "\n"
+    try:
+        parsed = unidiff.PatchSet(header + body)
+    except unidiff.UnidiffParseError as err:
+        raise DiffError(f"{path}: not a unified diff: {err}") from None
+    hunks = list(parsed[0]) if len(parsed) else []
+    return FileChange(
+        path=path,
+        status=status,
+        old_path=old_path,
+        added_lines=_added_lines(hunks),
+        hunks=_hunk_ranges(hunks),
+    )
+
+
+def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None) -> FileChange:
+    """The FileChange between two versions of a file (for when no patch is given)."""
+    if old is None:
+        lines = new.splitlines()
+        return FileChange(
+            path=path,
+            status=FileStatus.ADDED,
+            added_lines=frozenset(range(1, len(lines) + 1)),
+            hunks=((1, len(lines)),) if lines else (),
+        )
+    patch = "".join(
+        line if line.endswith("\n") else line + "\n"
+        for line in difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), n=3
+        )
+    )
+    status = FileStatus.RENAMED if old_path and old_path != path else FileStatus.MODIFIED
+    if not patch:
+        return FileChange(path=path, status=status, old_path=old_path)
+    body = patch.split("\n", 2)[2]  # drop difflib's ---/+++ header
+    return file_change_from_patch(path, body, status, old_path)
+
+
+def _file_change(patched: unidiff.PatchedFile) -> FileChange:
+    path = _strip_prefix(patched.target_file if not patched.is_removed_file else patched.source_file)
+    old_path = _strip_prefix(patched.source_file) if patched.is_rename else None
+    return FileChange(
+        path=path,
+        status=_status(patched),
+        old_path=old_path,
+        added_lines=_added_lines(patched),
+        hunks=_hunk_ranges(patched),
+    )
+
+
+def _status(patched: unidiff.PatchedFile) -> FileStatus:
+    if patched.is_binary_file:
+        return FileStatus.BINARY
+    if patched.is_removed_file:
+        return FileStatus.REMOVED
+    if patched.is_added_file:
+        return FileStatus.ADDED
+    if patched.is_rename:
+        return FileStatus.RENAMED
+    return FileStatus.MODIFIED
+
+
+def _added_lines(hunks: Iterable[unidiff.Hunk]) -> frozenset[int]:
+    return frozenset(
+        line.target_line_no
+        for hunk in hunks
+        for line in hunk
+        if line.is_added and line.target_line_no is not None
+    )
+
+
+def _hunk_ranges(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        (hunk.target_start, hunk.target_start + hunk.target_length - 1)
+        for hunk in hunks
+        if hunk.target_length > 0
+    )
+
+
+def _strip_prefix(name: str) -> str:
+    for prefix in ("a/", "b/"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name

@@ -1,0 +1,240 @@
+"""Run the applicable rules over a change: read and parse each file once, keep
+only what the change added, apply the config and suppressions."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ValidationError
+
+from analyzers.changes import ChangeSet, FileChange, FileStatus
+from analyzers.config import Config, ConfigError, describe_validation_error, matches_any, rule_key_error
+from analyzers.context import Context
+from analyzers.findings import Finding, Hit, Severity, fingerprint
+from analyzers.repo import RepoView
+from analyzers.rule import NON_PRODUCTION, RemoteHit, Rule
+from analyzers.source import ParseError, SourceFile
+
+PARSE_ERROR_CODE = "FL000"
+PARSE_ERROR_SLUG = "parse-error"
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+_SUPPRESSION = re.compile(r"#\s*faultline:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rule_errors: list[str] = field(default_factory=list)
+    files_checked: int = 0
+
+    def counts(self) -> Counter[Severity]:
+        return Counter(finding.severity for finding in self.findings)
+
+    def failing(self, level: Severity | None) -> list[Finding]:
+        if level is None:
+            return []
+        return [finding for finding in self.findings if finding.severity >= level]
+
+
+@dataclass(frozen=True)
+class ActiveRule:
+    rule: Rule
+    severity: Severity
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def wants(self, path: str) -> bool:
+        rule = self.rule
+        if not rule.applies_to(path) or matches_any(path, self.exclude):
+            return False
+        if rule.production_only and matches_any(path, NON_PRODUCTION):
+            return matches_any(path, self.include)
+        return True
+
+
+def activate(config: Config, rules: Sequence[type[Rule]]) -> list[ActiveRule]:
+    """The enabled rules with their options, severity and paths from the config."""
+    index = {key: rule for rule in rules for key in (rule.code, rule.slug)}
+    for key in (*config.disable, *(config.enable or ()), *config.rules):
+        if key not in index:
+            raise rule_key_error(key, {rule.slug: rule.code for rule in rules})
+    active = []
+    for rule in rules:
+        settings = config.rules.get(rule.code) or config.rules.get(rule.slug)
+        if not _enabled(rule, config, settings.enabled if settings else True):
+            continue
+        options = _options(rule, settings.options if settings else {})
+        severity = Severity.parse(settings.severity) if settings and settings.severity else rule.severity
+        active.append(
+            ActiveRule(
+                rule=rule(options),
+                severity=severity,
+                include=settings.include if settings else (),
+                exclude=settings.exclude if settings else (),
+            )
+        )
+    return active
+
+
+def _enabled(rule: type[Rule], config: Config, enabled_in_rules: bool) -> bool:
+    keys = {rule.code, rule.slug}
+    if config.enable is not None and not keys & set(config.enable):
+        return False
+    return enabled_in_rules and not keys & set(config.disable)
+
+
+def _options(rule: type[Rule], raw: dict[str, object]) -> BaseModel:
+    try:
+        return rule.Options.model_validate(raw)
+    except ValidationError as err:
+        detail = describe_validation_error(err)
+        raise ConfigError(f"rules.{rule.slug}.options: {detail}") from None
+
+
+class Engine:
+    def __init__(self, config: Config, rules: Sequence[type[Rule]] | None = None) -> None:
+        if rules is None:
+            from analyzers.rules import all_rules
+
+            rules = all_rules()
+        self.config = config
+        self.active = activate(config, rules)
+
+    def context_paths(self) -> list[str]:
+        """Paths beyond the changed files that the enabled rules may read."""
+        return sorted({path for active in self.active for path in active.rule.context_paths})
+
+    def run(self, changes: ChangeSet, repo: RepoView) -> Report:
+        ctx = Context(repo, changes)
+        run = _Run(ctx, self.config)
+        for change in changes:
+            run.check_file(change, [a for a in self.active if a.wants(change.path)])
+        run.report.findings.sort(key=lambda finding: finding.sort_key)
+        return run.report
+
+
+class _Run:
+    """The state of one engine run: the report and the fingerprints seen."""
+
+    def __init__(self, ctx: Context, config: Config) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.report = Report()
+        self.seen: set[str] = set()
+
+    def check_file(self, change: FileChange, wanted: list[ActiveRule]) -> None:
+        if change.status is FileStatus.REMOVED or not wanted:
+            return
+        if self.config.is_excluded(change.path):
+            return
+        if change.status is FileStatus.BINARY:
+            self.report.skipped.append(Skipped(change.path, "binary file"))
+            return
+        source = self.ctx.source(change.path)
+        if source is None:
+            self.report.skipped.append(Skipped(change.path, "not found on the new side"))
+            return
+        if len(source.data) > MAX_FILE_BYTES:
+            self.report.skipped.append(Skipped(change.path, f"larger than {MAX_FILE_BYTES // 1024} KiB"))
+            return
+        self.report.files_checked += 1
+        for active in wanted:
+            needles = active.rule.needles
+            if needles and not any(needle in source.data for needle in needles):
+                continue
+            if not self.run_rule(active, source):
+                break
+
+    def run_rule(self, active: ActiveRule, source: SourceFile) -> bool:
+        """Run one rule on one file; False when the file cannot be parsed."""
+        try:
+            hits = list(active.rule.check(source, self.ctx))
+        except ParseError as err:
+            self.add_parse_error(source.path, err)
+            return False
+        except Exception as err:  # faultline: ignore[broad-except] a broken rule must not end the run
+            self.report.rule_errors.append(f"{active.rule.code} {active.rule.slug} failed on {source.path}: {err!r}")
+            return True
+        self.add_hits(active, source, hits)
+        return True
+
+    def add_parse_error(self, path: str, err: ParseError) -> None:
+        key = fingerprint(PARSE_ERROR_CODE, path, err.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.report.findings.append(
+            Finding(PARSE_ERROR_CODE, PARSE_ERROR_SLUG, Severity.NOTICE, path, err.line, err.line, 1,
+                    f"Faultline could not check this file: {err.message}", key)
+        )
+
+    def add_hits(self, active: ActiveRule, source: SourceFile, hits: Iterable[Hit | RemoteHit]) -> None:
+        placed = [(h.path, h.hit) if isinstance(h, RemoteHit) else (source.path, h) for h in hits]
+        occurrences: Counter[tuple[str, str]] = Counter()
+        for path, hit in sorted(placed, key=lambda item: (item[0], item[1].span)):
+            target = source if path == source.path else self.ctx.source(path)
+            if target is None:
+                continue
+            text = hit.fingerprint_key or target.segment(*hit.span)
+            occurrence_key = (path, "".join(text.split()))
+            key = fingerprint(active.rule.code, path, text, occurrences[occurrence_key])
+            occurrences[occurrence_key] += 1
+            if key in self.seen or not self.counts(path, hit) or suppressed(target, hit, active.rule):
+                continue
+            self.seen.add(key)
+            self.report.findings.append(self.finding(active, path, hit, key))
+
+    def counts(self, path: str, hit: Hit) -> bool:
+        """In diff mode only hits on added lines (or caused by the change) count."""
+        if self.ctx.whole_files or hit.from_change:
+            return True
+        change = self.ctx.changes.get(path)
+        return change is not None and change.any_added(*hit.span)
+
+    def finding(self, active: ActiveRule, path: str, hit: Hit, key: str) -> Finding:
+        rule = active.rule
+        # A severity set in the config wins over the rule's own grading of the hit.
+        overridden = active.severity != rule.severity
+        severity = active.severity if overridden else hit.severity or rule.severity
+        return Finding(
+            code=rule.code,
+            slug=rule.slug,
+            severity=severity,
+            path=path,
+            line=hit.line,
+            end_line=hit.last_line,
+            column=hit.column,
+            message=hit.message,
+            fingerprint=key,
+            suggestion=hit.suggestion,
+            title=rule.summary,
+        )
+
+
+def suppressed(source: SourceFile, hit: Hit, rule: Rule) -> bool:
+    """``# faultline: ignore[FL001]`` (or the slug, or bare) on the flagged
+    line, the statement's first line, or the line above either."""
+    lines = {hit.line, hit.line - 1, hit.span[0], hit.span[0] - 1}
+    for number in lines:
+        text = source.line(number)
+        if "faultline" not in text:
+            continue
+        for match in _SUPPRESSION.finditer(text):
+            keys = match.group(1)
+            if keys is None:
+                return True
+            names = {key.strip() for key in keys.split(",")}
+            if rule.code in names or rule.slug in names:
+                return True
+    return False

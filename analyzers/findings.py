@@ -1,0 +1,111 @@
+"""What a rule reports: plain frozen data, shared by the engine and every renderer."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """How much a finding matters; ordered so that ``max()`` picks the worst."""
+
+    NOTICE = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected error, warning or notice)") from None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Replacement text for whole lines ``start_line``..``end_line`` of the new file.
+
+    This is exactly what a GitHub ```suggestion block replaces, so the review
+    comment that carries it must span the same lines.
+    """
+
+    start_line: int
+    end_line: int
+    replacement: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule yields: a location, a message and optional extras.
+
+    The engine turns a hit into a Finding (adds code, path, fingerprint, applies
+    config and suppressions). ``statement`` is the line span of the whole flagged
+    statement: in diff mode a hit counts when any line of it is added.
+    ``from_change`` marks a hit caused by a change elsewhere (a lowered coverage
+    threshold reported on an untouched workflow step), which counts in diff mode
+    even when its own lines are unchanged.
+    """
+
+    line: int
+    message: str
+    end_line: int = 0
+    column: int = 1
+    severity: Severity | None = None
+    suggestion: Suggestion | None = None
+    statement: tuple[int, int] | None = None
+    from_change: bool = False
+    fingerprint_key: str = ""
+
+    @property
+    def last_line(self) -> int:
+        return max(self.end_line, self.line)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.statement or (self.line, self.last_line)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    slug: str
+    severity: Severity
+    path: str
+    line: int
+    end_line: int
+    column: int
+    message: str
+    fingerprint: str
+    suggestion: Suggestion | None = None
+    title: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be read or parsed; reported as FL000 and skipped."""
+
+    path: str
+    message: str
+    line: int = 1
+
+
+def fingerprint(code: str, path: str, statement_text: str, occurrence: int = 0) -> str:
+    """A stable id for a finding that ignores line numbers and whitespace.
+
+    Unrelated lines moving above the finding leave it unchanged; so does
+    re-indenting the statement. ``occurrence`` tells identical statements in one
+    file apart.
+    """
+    normalised = "".join(statement_text.split())
+    digest = hashlib.sha256(f"{code}\0{path}\0{normalised}\0{occurrence}".encode())
+    return digest.hexdigest()[:20]
