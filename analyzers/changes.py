@@ -36,6 +36,9 @@ class FileChange:
     added_lines: frozenset[int] = frozenset()
     hunks: tuple[tuple[int, int], ...] = ()
     whole_file: bool = False
+    # (new-side start, new-side length, old-side lines) per hunk: enough to
+    # rebuild the base version from the new one when only a diff is given.
+    hunk_sources: tuple[tuple[int, int, tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
 
     def is_added(self, line: int) -> bool:
         return self.whole_file or line in self.added_lines
@@ -48,6 +51,16 @@ class FileChange:
     def in_hunk(self, line: int) -> bool:
         """True when GitHub would accept an inline comment on this new-side line."""
         return any(start <= line <= end for start, end in self.hunks)
+
+    def base_text(self, new_text: str) -> str | None:
+        """The file before the change, rebuilt by undoing each hunk on ``new_text``."""
+        if self.status is FileStatus.ADDED:
+            return None
+        lines = new_text.splitlines(keepends=True)
+        for start, length, old_lines in reversed(self.hunk_sources):
+            first = start - 1 if length else start
+            lines[first : first + length] = list(old_lines)
+        return "".join(lines)
 
     @property
     def base_path(self) -> str:
@@ -116,6 +129,7 @@ def file_change_from_patch(
         old_path=old_path,
         added_lines=_added_lines(hunks),
         hunks=_hunk_ranges(hunks),
+        hunk_sources=_hunk_sources(hunks),
     )
 
 
@@ -151,6 +165,7 @@ def _file_change(patched: unidiff.PatchedFile) -> FileChange:
         old_path=old_path,
         added_lines=_added_lines(patched),
         hunks=_hunk_ranges(patched),
+        hunk_sources=_hunk_sources(patched),
     )
 
 
@@ -180,6 +195,17 @@ def _hunk_ranges(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int], ...]:
         (hunk.target_start, hunk.target_start + hunk.target_length - 1)
         for hunk in hunks
         if hunk.target_length > 0
+    )
+
+
+def _hunk_sources(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    return tuple(
+        (
+            hunk.target_start,
+            hunk.target_length,
+            tuple(line.value for line in hunk if line.is_context or line.is_removed),
+        )
+        for hunk in hunks
     )
 
 

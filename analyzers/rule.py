@@ -101,6 +101,15 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
     @classmethod
+    def section(cls, heading: str) -> str:
+        """The text under ``## heading`` in the rationale, or ""."""
+        marker = f"## {heading}"
+        text = cls.rationale()
+        if marker not in text:
+            return ""
+        return text.split(marker, 1)[1].split("\n## ", 1)[0].strip()
+
+    @classmethod
     def title(cls) -> str:
         return f"{cls.code} {cls.slug}"
 

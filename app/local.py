@@ -1,0 +1,130 @@
+"""What ``faultline check`` looks at on this machine: a ChangeSet and a RepoView
+built from a git work tree, a folder, or a diff."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
+from analyzers.repo import FilesystemView, GitError, GitRepoView, RepoView, git
+
+_DIFF_ARGS = ("diff", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/", "--dst-prefix=b/")
+_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist"}
+
+
+class UsageError(Exception):
+    """Something the user asked for cannot be done; the message says what."""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    changes: ChangeSet
+    repo: RepoView
+
+
+def find_root(start: Path) -> tuple[Path, bool]:
+    """The git top-level folder above ``start`` (and True), or ``start`` itself."""
+    try:
+        top = git(start, "rev-parse", "--show-toplevel").strip()
+    except (GitError, FileNotFoundError):
+        return start.resolve(), False
+    return Path(top), True
+
+
+def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace:
+    """The working tree against ``base`` (default HEAD; for a branch, its merge
+    base with HEAD, as a pull request's diff is), untracked files included."""
+    start = _base_commit(root, base)
+    if start is None:
+        files = _listed_files(root, paths)
+        return Workspace(root, _all_added(root, files), GitRepoView(root, None))
+    diff = git(root, *_DIFF_ARGS, start, "--", *(paths or ["."]))
+    changes = ChangeSet.from_diff(diff)
+    for path in _untracked(root, paths):
+        if path not in changes.files:
+            changes.files[path] = _added_file(root, path)
+    return Workspace(root, changes, GitRepoView(root, start))
+
+
+def whole_files(root: Path, in_git: bool, paths: Sequence[str]) -> Workspace:
+    files = _listed_files(root, paths) if in_git else _walk(root, paths)
+    return Workspace(root, ChangeSet.whole(files), FilesystemView(root))
+
+
+def from_diff(root: Path, diff_text: str) -> Workspace:
+    """A diff from anywhere; new side: the files here; base: the diff undone."""
+    changes = ChangeSet.from_diff(diff_text)
+    return Workspace(root, changes, _UndoneDiffView(root, changes))
+
+
+class _UndoneDiffView(FilesystemView):
+    def __init__(self, root: Path, changes: ChangeSet) -> None:
+        super().__init__(root)
+        self.changes = changes
+
+    def read_base(self, path: str) -> bytes | None:
+        change = next((c for c in self.changes if c.base_path == path), None)
+        new = self.read_new(change.path if change else path)
+        if new is None:
+            return None
+        if change is None:
+            return new
+        text = change.base_text(new.decode("utf-8", errors="surrogateescape"))
+        return None if text is None else text.encode("utf-8", errors="surrogateescape")
+
+
+def _base_commit(root: Path, base: str | None) -> str | None:
+    if base is None:
+        try:
+            return git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip()
+        except GitError:
+            return None  # a repository with no commit yet: everything is new
+    try:
+        git(root, "rev-parse", "--verify", "-q", f"{base}^{{commit}}")
+    except GitError:
+        raise UsageError(f"--base: unknown revision {base!r}") from None
+    try:
+        return git(root, "merge-base", base, "HEAD").strip()
+    except GitError:
+        raise UsageError(f"--base: {base!r} has no common history with HEAD") from None
+
+
+def _untracked(root: Path, paths: Sequence[str]) -> list[str]:
+    out = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *(paths or ["."]))
+    return [path for path in out.split("\0") if path]
+
+
+def _listed_files(root: Path, paths: Sequence[str]) -> list[str]:
+    out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ["."]))
+    return [path for path in dict.fromkeys(out.split("\0")) if path and (root / path).is_file()]
+
+
+def _walk(root: Path, paths: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for start in [root / path for path in paths] or [root]:
+        if start.is_file():
+            found.append(start.relative_to(root).as_posix())
+            continue
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+            base = Path(folder).relative_to(root)
+            found.extend((base / name).as_posix() for name in sorted(files))
+    return found
+
+
+def _all_added(root: Path, files: Iterable[str]) -> ChangeSet:
+    return ChangeSet({path: _added_file(root, path) for path in files})
+
+
+def _added_file(root: Path, path: str) -> FileChange:
+    try:
+        data = (root / path).read_bytes()
+    except OSError:
+        return FileChange(path=path, status=FileStatus.ADDED)
+    if b"\0" in data[:8000]:
+        return FileChange(path=path, status=FileStatus.BINARY)
+    return diff_texts(path, None, data.decode("utf-8", errors="replace"))

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what the tests need into .venv and run the whole suite:
+# ruff, mypy, then pytest. Works on a fresh machine with Python 3.11+, git and apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+# pytest exits 5 when it collects nothing: that is a failure here too.
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,73 @@
+"""The .github/faultline.yml model: valid files, and errors that name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.config import Config, ConfigError, matches_any, parse_config
+from analyzers.engine import Engine
+from analyzers.findings import Severity
+
+
+def test_empty_file_is_the_default() -> None:
+    assert parse_config("") == Config()
+    assert parse_config("# only a comment\n").fail_on == "error"
+
+
+def test_full_config() -> None:
+    config = parse_config(
+        "fail_on: warning\nmax_comments: 10\nexclude: vendor/**\ndisable: [FL003]\n"
+        "rules:\n  broad-except:\n    severity: notice\n    include: ['tests/**']\n"
+    )
+    assert config.fail_level() is Severity.WARNING
+    assert config.exclude == ("vendor/**",)
+    assert config.rules["broad-except"].include == ("tests/**",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fail_on: sometimes\n", "fail_on: Input should be 'error', 'warning', 'notice' or 'never'"),
+        ("max_comments: lots\n", "max_comments: Input should be a valid integer"),
+        ("max_comments: 1000\n", "max_comments: Input should be less than or equal to 100"),
+        ("colour: red\n", "colour: unknown key"),
+        ("rules:\n  broad-except:\n    severity: fatal\n", "rules.broad-except.severity"),
+        ("- a\n- b\n", "expected a mapping at the top level"),
+        ("fail_on: [\n", "invalid YAML"),
+        ("a: b\na: c\n", "invalid YAML"),
+    ],
+)
+def test_errors_name_the_key(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_non_utf8_config() -> None:
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        parse_config(b"fail_on: \xff\n")
+
+
+def test_unknown_rule_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown rule 'no-such-rule'"):
+        Engine(parse_config("disable: [no-such-rule]\n"))
+
+
+@pytest.mark.parametrize(
+    ("path", "patterns", "matched"),
+    [
+        ("vendor/lib/x.py", ["vendor/**"], True),
+        ("src/vendor/x.py", ["vendor/**"], False),
+        ("src/vendor/x.py", ["**/vendor/**"], True),
+        ("tests/test_a.py", ["tests/"], True),
+        ("pkg/tests/test_a.py", ["tests"], True),
+        ("pkg/test_a.py", ["test_*.py"], True),
+        ("pkg/contest.py", ["test_*.py"], False),
+        ("a/b/c.sql", ["*.sql"], True),
+        ("a/b/c.sql", ["a/*.sql"], False),
+        ("migrations/0001_init.py", ["migrations/[0-9]*.py"], True),
+    ],
+)
+def test_globs(path: str, patterns: list[str], matched: bool) -> None:
+    assert matches_any(path, patterns) is matched
