@@ -49,10 +49,10 @@ def _download(name: str, version: str, target: Path) -> None:
     archive_dir.mkdir(exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--no-build-isolation", "-q", "-d", str(archive_dir), f"{name}=={version}"],
+         "-q", "-d", str(archive_dir), f"{name}=={version}"],
         check=True,
     )
-    stem = f"{name.replace('-', '_')}-{version}".lower()
+    stem = f"{name}-{version}".lower().replace("-", "_")
     archive = next(
         path for path in archive_dir.iterdir()
         if path.name.lower().replace("-", "_").startswith(stem)

@@ -1,0 +1,78 @@
+"""The App's settings: environment variables prefixed FAULTLINE_, or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class Settings(BaseSettings):
+    """Configuration of ``faultline serve``.
+
+    With no App id, key and secret the server starts in setup mode: it serves
+    the page that registers the App through GitHub's manifest flow and writes
+    them to ``.env``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FAULTLINE_", env_file=".env", extra="ignore")
+
+    app_id: int | None = None
+    app_slug: str | None = None
+    # PEM text (newlines may be written as \n) or the path of a PEM file.
+    private_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_url: str = "https://github.com"
+    public_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    env_file: Path = Path(".env")
+    workers: int = Field(default=2, ge=1, le=32)
+    max_body_bytes: int = 25 * 1024 * 1024
+
+    @field_validator("private_key", mode="before")
+    @classmethod
+    def _load_key(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None if value == "" else value
+        text = value.strip().replace("\\n", "\n")
+        if not text.startswith("-----BEGIN"):
+            path = Path(text).expanduser()
+            if not path.is_file():
+                raise ValueError("is neither PEM text nor the path of a PEM file")
+            text = path.read_text(encoding="utf-8").strip()
+        if "PRIVATE KEY-----" not in text:
+            raise ValueError("is not a PEM private key")
+        return text
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _real_secret(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set the secret GitHub signs webhooks with")
+        return value or None
+
+    @field_validator("github_api_url", "github_url", "public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def configured(self) -> bool:
+        """True when the App's credentials are all there (not in setup mode)."""
+        return self.app_id is not None and self.private_key is not None and self.webhook_secret is not None
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
