@@ -13,7 +13,8 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import unidiff
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import Hunk, PatchedFile, PatchSet
 
 
 class FileStatus(enum.StrEnum):
@@ -95,8 +96,8 @@ class ChangeSet:
         if not text.strip():
             return cls()
         try:
-            patch = unidiff.PatchSet(text)
-        except unidiff.UnidiffParseError as err:
+            patch = PatchSet(text)
+        except UnidiffParseError as err:
             raise DiffError(f"not a unified diff: {err}") from None
         if not len(patch) and text.strip():
             raise DiffError("not a unified diff: no file headers found")
@@ -105,10 +106,7 @@ class ChangeSet:
     @classmethod
     def whole(cls, paths: Iterable[str]) -> ChangeSet:
         """Every line of every file counts as added (``--all``)."""
-        files = {
-            path: FileChange(path=path, status=FileStatus.ADDED, whole_file=True)
-            for path in paths
-        }
+        files = {path: FileChange(path=path, status=FileStatus.ADDED, whole_file=True) for path in paths}
         return cls(files, whole_files=True)
 
 
@@ -119,8 +117,8 @@ def file_change_from_patch(
     header = f"--- a/{old_path or path}\n+++ b/{path}\n"
     body = patch if patch.endswith("\n") else patch + "\n"
     try:
-        parsed = unidiff.PatchSet(header + body)
-    except unidiff.UnidiffParseError as err:
+        parsed = PatchSet(header + body)
+    except UnidiffParseError as err:
         raise DiffError(f"{path}: not a unified diff: {err}") from None
     hunks = list(parsed[0]) if len(parsed) else []
     return FileChange(
@@ -145,9 +143,7 @@ def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None
         )
     patch = "".join(
         line if line.endswith("\n") else line + "\n"
-        for line in difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), n=3
-        )
+        for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), n=3)
     )
     status = FileStatus.RENAMED if old_path and old_path != path else FileStatus.MODIFIED
     if not patch:
@@ -156,7 +152,7 @@ def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None
     return file_change_from_patch(path, body, status, old_path)
 
 
-def _file_change(patched: unidiff.PatchedFile) -> FileChange:
+def _file_change(patched: PatchedFile) -> FileChange:
     path = _strip_prefix(patched.target_file if not patched.is_removed_file else patched.source_file)
     old_path = _strip_prefix(patched.source_file) if patched.is_rename else None
     return FileChange(
@@ -169,7 +165,7 @@ def _file_change(patched: unidiff.PatchedFile) -> FileChange:
     )
 
 
-def _status(patched: unidiff.PatchedFile) -> FileStatus:
+def _status(patched: PatchedFile) -> FileStatus:
     if patched.is_binary_file:
         return FileStatus.BINARY
     if patched.is_removed_file:
@@ -181,7 +177,7 @@ def _status(patched: unidiff.PatchedFile) -> FileStatus:
     return FileStatus.MODIFIED
 
 
-def _added_lines(hunks: Iterable[unidiff.Hunk]) -> frozenset[int]:
+def _added_lines(hunks: Iterable[Hunk]) -> frozenset[int]:
     return frozenset(
         line.target_line_no
         for hunk in hunks
@@ -190,7 +186,7 @@ def _added_lines(hunks: Iterable[unidiff.Hunk]) -> frozenset[int]:
     )
 
 
-def _hunk_ranges(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int], ...]:
+def _hunk_ranges(hunks: Iterable[Hunk]) -> tuple[tuple[int, int], ...]:
     return tuple(
         (hunk.target_start, hunk.target_start + hunk.target_length - 1)
         for hunk in hunks
@@ -198,7 +194,7 @@ def _hunk_ranges(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int], ...]:
     )
 
 
-def _hunk_sources(hunks: Iterable[unidiff.Hunk]) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+def _hunk_sources(hunks: Iterable[Hunk]) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
     return tuple(
         (
             hunk.target_start,

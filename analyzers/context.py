@@ -44,7 +44,3 @@ class Context:
 
     def is_changed(self, path: str) -> bool:
         return path in self.changes.files
-
-    def remember(self, source: SourceFile) -> None:
-        """Share a file the engine already read, so rules do not read it twice."""
-        self._new.setdefault(source.path, source)

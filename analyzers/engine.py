@@ -141,10 +141,13 @@ class _Run:
         if change.status is FileStatus.BINARY:
             self.report.skipped.append(Skipped(change.path, "binary file"))
             return
-        source = self.ctx.source(change.path)
-        if source is None:
+        # Read outside the context's cache: a tree per file kept for the whole
+        # run would hold every parsed file of a large project in memory.
+        data = self.ctx.repo.read_new(change.path)
+        if data is None:
             self.report.skipped.append(Skipped(change.path, "not found on the new side"))
             return
+        source = SourceFile(change.path, data)
         if len(source.data) > MAX_FILE_BYTES:
             self.report.skipped.append(Skipped(change.path, f"larger than {MAX_FILE_BYTES // 1024} KiB"))
             return
@@ -163,8 +166,10 @@ class _Run:
         except ParseError as err:
             self.add_parse_error(source.path, err)
             return False
-        except Exception as err:  # faultline: ignore[broad-except] a broken rule must not end the run
-            self.report.rule_errors.append(f"{active.rule.code} {active.rule.slug} failed on {source.path}: {err!r}")
+        except Exception as err:  # noqa: BLE001  # faultline: ignore[broad-except] a broken rule must not end the run
+            self.report.rule_errors.append(
+                f"{active.rule.code} {active.rule.slug} failed on {source.path}: {err!r}"
+            )
             return True
         self.add_hits(active, source, hits)
         return True
@@ -175,25 +180,56 @@ class _Run:
             return
         self.seen.add(key)
         self.report.findings.append(
-            Finding(PARSE_ERROR_CODE, PARSE_ERROR_SLUG, Severity.NOTICE, path, err.line, err.line, 1,
-                    f"Faultline could not check this file: {err.message}", key)
+            Finding(
+                PARSE_ERROR_CODE,
+                PARSE_ERROR_SLUG,
+                Severity.NOTICE,
+                path,
+                err.line,
+                err.line,
+                1,
+                f"Faultline could not check this file: {err.message}",
+                key,
+            )
         )
 
     def add_hits(self, active: ActiveRule, source: SourceFile, hits: Iterable[Hit | RemoteHit]) -> None:
         placed = [(h.path, h.hit) if isinstance(h, RemoteHit) else (source.path, h) for h in hits]
         occurrences: Counter[tuple[str, str]] = Counter()
+        already: Counter[str] | None = None
         for path, hit in sorted(placed, key=lambda item: (item[0], item[1].span)):
             target = source if path == source.path else self.ctx.source(path)
             if target is None:
                 continue
             text = hit.fingerprint_key or target.segment(*hit.span)
-            occurrence_key = (path, "".join(text.split()))
-            key = fingerprint(active.rule.code, path, text, occurrences[occurrence_key])
-            occurrences[occurrence_key] += 1
+            normalised = "".join(text.split())
+            key = fingerprint(active.rule.code, path, text, occurrences[(path, normalised)])
+            occurrences[(path, normalised)] += 1
             if key in self.seen or not self.counts(path, hit) or suppressed(target, hit, active.rule):
                 continue
+            if active.rule.compare_base and path == source.path and not hit.from_change:
+                already = self.base_statements(active.rule, source) if already is None else already
+                if already[normalised] > 0:
+                    already[normalised] -= 1  # the same statement was there before: moved, not new
+                    continue
             self.seen.add(key)
             self.report.findings.append(self.finding(active, path, hit, key))
+
+    def base_statements(self, rule: Rule, source: SourceFile) -> Counter[str]:
+        """What the rule reports on the whole base version of the file, by
+        normalised statement: a hit found there too was moved or re-indented
+        (wrapped in a new ``with``), not added."""
+        if self.ctx.whole_files:
+            return Counter()
+        base = self.ctx.base_source(source.path)
+        if base is None:
+            return Counter()
+        base_ctx = Context(_BaseSide(self.ctx.repo), ChangeSet.whole([base.path]))
+        try:
+            hits = [h for h in rule.check(base, base_ctx) if isinstance(h, Hit)]
+        except Exception:  # noqa: BLE001  # faultline: ignore[broad-except] an unparsable base: nothing was there
+            return Counter()
+        return Counter("".join((h.fingerprint_key or base.segment(*h.span)).split()) for h in hits)
 
     def counts(self, path: str, hit: Hit) -> bool:
         """In diff mode only hits on added lines (or caused by the change) count."""
@@ -220,6 +256,22 @@ class _Run:
             suggestion=hit.suggestion,
             title=rule.summary,
         )
+
+
+class _BaseSide:
+    """A RepoView whose new side is another view's base side."""
+
+    def __init__(self, repo: RepoView) -> None:
+        self.repo = repo
+
+    def read_new(self, path: str) -> bytes | None:
+        return self.repo.read_base(path)
+
+    def read_base(self, path: str) -> bytes | None:
+        return None
+
+    def list_new(self, folder: str) -> list[str]:
+        return []
 
 
 def suppressed(source: SourceFile, hit: Hit, rule: Rule) -> bool:

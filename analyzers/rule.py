@@ -82,6 +82,10 @@ class Rule:
     # Other paths the rule may read through Context (a trailing "/" means a
     # folder listing and its files): the App fetches these before running.
     context_paths: ClassVar[tuple[str, ...]] = ()
+    # In diff mode, drop a hit when the base version of the file gave the same
+    # statement a hit too (it moved or was re-indented). Rules that decide
+    # newness themselves (comparing keys with the base) leave this off.
+    compare_base: ClassVar[bool] = False
     Options: ClassVar[type[BaseModel]] = NoOptions
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []

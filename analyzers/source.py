@@ -72,7 +72,7 @@ class SourceFile:
             line = mark.line + 1 if mark is not None else 1
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
             raise ParseError(f"invalid YAML: {problem}", line) from None
-        except Exception as err:  # faultline: ignore[broad-except] ruamel raises many bare types
+        except Exception as err:  # noqa: BLE001  # ruamel raises more than YAMLError
             raise ParseError(f"invalid YAML: {err}") from None
 
     def offset_to_column(self, line: int, utf8_offset: int) -> int:

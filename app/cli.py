@@ -47,16 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faultline {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="report risks in a change (default: uncommitted changes vs HEAD)")
+    check = commands.add_parser(
+        "check", help="report risks in a change (default: uncommitted changes vs HEAD)"
+    )
     check.add_argument("paths", nargs="*", help="limit the check to these files or folders")
     mode = check.add_mutually_exclusive_group()
-    mode.add_argument("--base", metavar="REV", help="check what this branch changes since its merge base with REV")
+    mode.add_argument(
+        "--base", metavar="REV", help="check what this branch changes since its merge base with REV"
+    )
     mode.add_argument("--all", action="store_true", help="check whole files, like a linter (no diff)")
     mode.add_argument("--diff", metavar="FILE", help="check the changes in a unified diff ('-' for stdin)")
     check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    check.add_argument("--fail-on", choices=("error", "warning", "notice", "never"),
-                       help="lowest severity that makes the exit code 1 (default: the config's, else error)")
-    check.add_argument("--config", metavar="FILE", help=f"config file (default: {CONFIG_PATH} at the repository root)")
+    check.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "notice", "never"),
+        help="lowest severity that makes the exit code 1 (default: the config's, else error)",
+    )
+    check.add_argument(
+        "--config", metavar="FILE", help=f"config file (default: {CONFIG_PATH} at the repository root)"
+    )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     check.set_defaults(handler=_check)

@@ -20,8 +20,14 @@ def rules_table(rules: Sequence[type[Rule]]) -> str:
 
 
 def _fence(code: str, path: str) -> str:
-    language = "yaml" if path.endswith((".yml", ".yaml")) else "sql" if path.endswith(".sql") else (
-        "toml" if path.endswith(".toml") else "ini" if path.endswith((".cfg", ".ini", "rc")) else "python"
+    language = (
+        "yaml"
+        if path.endswith((".yml", ".yaml"))
+        else "sql"
+        if path.endswith(".sql")
+        else (
+            "toml" if path.endswith(".toml") else "ini" if path.endswith((".cfg", ".ini", "rc")) else "python"
+        )
     )
     return f"```{language}\n{code.rstrip()}\n```"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import jsonschema
 import pytest
@@ -42,12 +43,14 @@ class SampleRule(Rule):
     slug = "sample-rule"
     severity = Severity.WARNING
     summary = "A sample rule for renderer tests"
-    VALID = [Valid("x = 1\n")]
-    INVALID = [Invalid("sample()\n", line=1)]
+    VALID: ClassVar[list[Valid]] = [Valid("x = 1\n")]
+    INVALID: ClassVar[list[Invalid]] = [Invalid("sample()\n", line=1)]
 
 
 def _finding(line: int, severity: Severity, message: str, suggestion: Suggestion | None = None) -> Finding:
-    return Finding("FL900", "sample-rule", severity, "pkg/mod.py", line, line, 5, message, f"fp{line}", suggestion)
+    return Finding(
+        "FL900", "sample-rule", severity, "pkg/mod.py", line, line, 5, message, f"fp{line}", suggestion
+    )
 
 
 @pytest.fixture
@@ -56,8 +59,12 @@ def rendering(tmp_path: Path) -> Rendering:
     (tmp_path / "pkg" / "mod.py").write_text("a = 1\nb = 2\n    except (JWTError, Exception):\n")
     report = Report(
         findings=[
-            _finding(3, Severity.ERROR, "turns a database outage into a 401",
-                     Suggestion(3, 3, "    except JWTError:", "Catch only JWTError")),
+            _finding(
+                3,
+                Severity.ERROR,
+                "turns a database outage into a 401",
+                Suggestion(3, 3, "    except JWTError:", "Catch only JWTError"),
+            ),
             _finding(1, Severity.NOTICE, 'message with "quotes", commas: and\nnewlines %'),
         ],
         skipped=[Skipped("big.bin", "binary file")],
@@ -68,7 +75,11 @@ def rendering(tmp_path: Path) -> Rendering:
 
 def test_count_phrase() -> None:
     assert count_phrase([]) == "No risks found"
-    findings = [_finding(1, Severity.ERROR, "a"), _finding(2, Severity.WARNING, "b"), _finding(3, Severity.WARNING, "c")]
+    findings = [
+        _finding(1, Severity.ERROR, "a"),
+        _finding(2, Severity.WARNING, "b"),
+        _finding(3, Severity.WARNING, "c"),
+    ]
     assert count_phrase(findings) == "3 risks found (1 error, 2 warnings)"
 
 
@@ -91,12 +102,26 @@ def test_json_schema_is_stable(rendering: Rendering) -> None:
     document = json.loads(json_output.render(rendering))
     assert document["version"] == 1
     assert document["summary"] == {
-        "files_checked": 2, "findings": 2, "error": 1, "warning": 0, "notice": 1, "failing": 1,
+        "files_checked": 2,
+        "findings": 2,
+        "error": 1,
+        "warning": 0,
+        "notice": 1,
+        "failing": 1,
     }
     first = document["findings"][0]
     assert set(first) == {
-        "code", "slug", "severity", "path", "line", "end_line", "column",
-        "message", "fingerprint", "suggestion", "docs",
+        "code",
+        "slug",
+        "severity",
+        "path",
+        "line",
+        "end_line",
+        "column",
+        "message",
+        "fingerprint",
+        "suggestion",
+        "docs",
     }
     assert first["suggestion"] == {"start_line": 3, "end_line": 3, "replacement": "    except JWTError:"}
     assert document["skipped"] == [{"path": "big.bin", "reason": "binary file"}]
@@ -125,7 +150,8 @@ def test_sarif_of_an_empty_report_validates() -> None:
 def test_github_workflow_commands(rendering: Rendering) -> None:
     lines = github_output.render(rendering).splitlines()
     assert lines[0] == (
-        "::error file=pkg/mod.py,line=3,endLine=3,col=5,title=FL900 sample-rule::turns a database outage into a 401"
+        "::error file=pkg/mod.py,line=3,endLine=3,col=5,title=FL900 sample-rule::"
+        "turns a database outage into a 401"
     )
     assert lines[1].startswith("::notice file=pkg/mod.py,line=1,")
     assert lines[1].endswith('::message with "quotes", commas: and%0Anewlines %25')

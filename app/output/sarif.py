@@ -27,8 +27,11 @@ def _rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "helpUri": docs_url(rule.slug),
         "help": {"text": rule.rationale(), "markdown": rule.rationale()},
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-        "properties": {"tags": ["reliability"], "precision": "high",
-                       "problem.severity": _LEVEL[rule.severity].replace("note", "recommendation")},
+        "properties": {
+            "tags": ["reliability"],
+            "precision": "high",
+            "problem.severity": _LEVEL[rule.severity].replace("note", "recommendation"),
+        },
     }
 
 
@@ -112,8 +115,11 @@ def render(rendering: Rendering) -> str:
                         "rules": descriptors,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"} if rendering.root is None
-                                       else {"uri": rendering.root.resolve().as_uri() + "/"}},
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"uri": "file:///"}
+                    if rendering.root is None
+                    else {"uri": rendering.root.resolve().as_uri() + "/"}
+                },
                 "results": [_result(finding, rule_index) for finding in rendering.report.findings],
                 "columnKind": "unicodeCodePoints",
             }

@@ -21,7 +21,9 @@ def render(rendering: Rendering) -> str:
         out.append(f"{where} {tag} {finding.message}")
         line = rendering.source_line(finding)
         if line.strip():
-            out.append(f"    {_DIM if rendering.color else ''}{line.strip()}{_RESET if rendering.color else ''}")
+            out.append(
+                f"    {_DIM if rendering.color else ''}{line.strip()}{_RESET if rendering.color else ''}"
+            )
         if finding.suggestion is not None:
             out.append("    suggestion:")
             out.extend(f"    + {text}" for text in finding.suggestion.replacement.splitlines())

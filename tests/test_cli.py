@@ -1,0 +1,302 @@
+"""``faultline check`` and ``faultline rules`` end to end, in real git repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.conftest import GitRepo
+
+# The installed entry point, not ``python -m app.cli``: a repository under test
+# with its own app/ folder would shadow an editable install's package.
+FAULTLINE = str(Path(sys.executable).with_name("faultline"))
+
+AUTH_BASE = """\
+from fastapi import HTTPException
+from jose import JWTError, jwt
+
+
+def current_user(token: str) -> dict:
+    payload = jwt.decode(token, "k")
+    return payload
+"""
+
+AUTH_RISKY = """\
+from fastapi import HTTPException
+from jose import JWTError, jwt
+
+
+def current_user(token: str) -> dict:
+    try:
+        payload = jwt.decode(token, "k")
+    except (JWTError, Exception):
+        raise HTTPException(status_code=401, detail="Could not validate credentials")
+    return payload
+"""
+
+
+def run(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.chdir(repo.root)
+    code = main(["check", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _json(out: str) -> list[dict[str, object]]:
+    findings: list[dict[str, object]] = json.loads(out)["findings"]
+    return findings
+
+
+@pytest.fixture
+def risky_branch(git_repo: GitRepo) -> GitRepo:
+    git_repo.write("app/auth.py", AUTH_BASE)
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write("app/auth.py", AUTH_RISKY)
+    git_repo.commit("catch everything")
+    return git_repo
+
+
+def test_base_reports_the_branch_change(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(risky_branch, monkeypatch, capsys, "--base", "main", "--format", "json")
+    assert code == 1, err
+    findings = _json(out)
+    assert [(f["code"], f["path"], f["line"], f["severity"]) for f in findings] == [
+        ("FL001", "app/auth.py", 8, "error")
+    ]
+    assert findings[0]["suggestion"] == {
+        "start_line": 8,
+        "end_line": 8,
+        "replacement": "    except JWTError:",
+    }
+
+
+def test_text_output_and_exit_code(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(risky_branch, monkeypatch, capsys, "--base", "main")
+    assert code == 1
+    assert out.startswith("app/auth.py:8:5: FL001 [broad-except] ")
+    assert "except (JWTError, Exception):" in out
+    assert "1 risk found (1 error)" in out
+
+
+def test_uncommitted_changes_against_head(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/auth.py", AUTH_BASE)
+    git_repo.commit("base")
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert (code, _json(out)) == (0, [])
+    git_repo.write("app/auth.py", AUTH_RISKY)
+    git_repo.write("app/new_module.py", "try:\n    db.execute(q)\nexcept Exception:\n    pass\n")  # untracked
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert code == 1
+    assert {(f["path"], f["line"]) for f in _json(out)} == {("app/auth.py", 8), ("app/new_module.py", 3)}
+
+
+def test_unchanged_lines_are_not_reported(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/auth.py", AUTH_RISKY)
+    git_repo.commit("base")
+    git_repo.write("app/auth.py", "import os\n" + AUTH_RISKY)  # moves the risk down, adds nothing risky
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert (code, _json(out)) == (0, [])
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    assert code == 1 and [f["line"] for f in _json(out)] == [9]
+
+
+def test_fail_on_and_config(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(risky_branch, monkeypatch, capsys, "--base", "main", "--fail-on", "never")
+    assert code == 0
+    risky_branch.write(".github/faultline.yml", "rules:\n  broad-except:\n    severity: notice\n")
+    code, out, _ = run(risky_branch, monkeypatch, capsys, "--base", "main", "--format", "json")
+    assert code == 0 and _json(out)[0]["severity"] == "notice"
+    risky_branch.write(".github/faultline.yml", "disable: [FL001]\n")
+    code, out, _ = run(risky_branch, monkeypatch, capsys, "--base", "main", "--format", "json")
+    assert (code, _json(out)) == (0, [])
+
+
+def test_suppression_comment(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/auth.py", AUTH_BASE)
+    git_repo.commit("base")
+    git_repo.write(
+        "app/auth.py",
+        AUTH_RISKY.replace(
+            "    except (JWTError, Exception):",
+            "    # faultline: ignore[broad-except]\n    except (JWTError, Exception):",
+        ),
+    )
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert (code, _json(out)) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("fail_on: sometimes\n", "fail_on"),
+        ("rules:\n  nonsense: {}\n", "unknown rule 'nonsense'"),
+        ("rules: [\n", "invalid YAML"),
+    ],
+)
+def test_invalid_config_is_exit_2_with_one_line(
+    git_repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config: str,
+    message: str,
+) -> None:
+    git_repo.write(".github/faultline.yml", config)
+    git_repo.commit("base")
+    code, out, err = run(git_repo, monkeypatch, capsys)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_files_give_parse_error_notices(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/keep.py", "x = 1\n")
+    git_repo.commit("base")
+    git_repo.write("app/broken.py", "def f(:\n    try:\n        pass\n    except Exception:\n        pass\n")
+    latin = (
+        "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\ntry:\n    db.execute(q)\nexcept Exception:\n    pass\n"
+    )
+    git_repo.write(
+        "app/latin.py",
+        latin.encode("latin-1"),
+    )
+    git_repo.write(
+        "app/garbage.py", b"x = '\xff\xfe\xfd'\ntry:\n    db.execute(q)\nexcept Exception:\n    pass\n"
+    )
+    code, out, err = run(git_repo, monkeypatch, capsys, "--format", "json")
+    findings = {(f["path"], f["code"], f["line"]) for f in _json(out)}
+    assert ("app/broken.py", "FL000", 1) in findings
+    assert ("app/garbage.py", "FL000", 1) in findings
+    assert ("app/latin.py", "FL001", 5) in findings  # decoded by its coding cookie and checked
+    assert code == 0 and "Traceback" not in err  # notices and warnings: below the default fail level
+
+
+def test_empty_diff_from_stdin(git_repo: GitRepo) -> None:
+    git_repo.write("a.py", "x = 1\n")
+    git_repo.commit("base")
+    proc = subprocess.run(
+        [FAULTLINE, "check", "--diff", "-", "--format", "json"],
+        cwd=git_repo.root,
+        input="",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_diff_file_mode(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    diff = risky_branch.git("diff", "main...feature")
+    patch = tmp_path / "change.diff"
+    patch.write_text(diff)
+    code, out, _ = run(risky_branch, monkeypatch, capsys, "--diff", str(patch), "--format", "json")
+    assert code == 1 and [(f["code"], f["line"]) for f in _json(out)] == [("FL001", 8)]
+    patch.write_text("")
+    code, out, _ = run(risky_branch, monkeypatch, capsys, "--diff", str(patch), "--format", "json")
+    assert (code, _json(out)) == (0, [])
+    patch.write_text("not a diff at all\n")
+    code, out, err = run(risky_branch, monkeypatch, capsys, "--diff", str(patch))
+    assert code == 2 and "not a unified diff" in err
+
+
+def test_unknown_base_is_a_usage_error(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(risky_branch, monkeypatch, capsys, "--base", "no-such-branch")
+    assert code == 2 and "unknown revision 'no-such-branch'" in err
+
+
+def test_sarif_and_github_formats(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(risky_branch, monkeypatch, capsys, "--base", "main", "--format", "sarif")
+    assert json.loads(out)["runs"][0]["results"][0]["ruleId"] == "FL001"
+    _, out, _ = run(risky_branch, monkeypatch, capsys, "--base", "main", "--format", "github")
+    assert out.startswith("::error file=app/auth.py,line=8,")
+
+
+def test_all_outside_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "db.py").write_text(AUTH_RISKY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--all", "svc", "--format", "json"]) == 1
+    assert [(f["path"], f["line"]) for f in _json(capsys.readouterr().out)] == [("svc/db.py", 8)]
+    assert main(["check"]) == 2
+    assert "not inside a git repository" in capsys.readouterr().err
+
+
+def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    table = capsys.readouterr().out
+    assert "FL001" in table and "broad-except" in table
+    assert main(["rules", "FL001"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("# FL001 broad-except") and "## Why is this risky?" in page
+    assert main(["rules", "FL999"]) == 2
+
+
+def test_docs_are_up_to_date() -> None:
+    from analyzers.rules import all_rules
+    from app.docs import pages
+
+    folder = Path(__file__).resolve().parent.parent / "docs" / "rules"
+    stale = [
+        name
+        for name, content in pages(all_rules()).items()
+        if not (folder / name).is_file() or (folder / name).read_text() != content
+    ]
+    assert not stale, f"docs/rules is out of date for {stale}: run `faultline rules --markdown docs/rules`"
+
+
+def test_entry_point_runs_as_a_process(risky_branch: GitRepo) -> None:
+    proc = subprocess.run(
+        [FAULTLINE, "check", "--base", "main"],
+        cwd=risky_branch.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1 and "FL001" in proc.stdout and proc.stderr == ""
+
+
+def test_handler_moved_into_a_new_block_is_not_new(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "try:\n    db.execute(q)\nexcept Exception:\n    pass\n"
+    git_repo.write(
+        "app/jobs.py", "def run(db, q):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+    )
+    git_repo.commit("base")
+    wrapped = "".join(f"        {line}\n" for line in body.splitlines())
+    git_repo.write("app/jobs.py", f"def run(db, q):\n    with lock:\n{wrapped}")
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert _json(out) == []
+    # A second copy of the same handler is new, and reported once.
+    git_repo.write("app/jobs.py", f"def run(db, q):\n    with lock:\n{wrapped}{wrapped}")
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert [f["line"] for f in _json(out)] == [9]
