@@ -1,0 +1,136 @@
+"""Failure switches and state hooks: rules matched against each request before it is handled."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .records import RequestRecord
+    from .state import GitHubSim
+
+Hook = Callable[["GitHubSim"], None]
+
+SECONDARY_RATE_LIMIT = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+PRIMARY_RATE_LIMIT = "API rate limit exceeded for installation."
+SERVER_ERROR = "Server Error"
+DOCS_URL = "https://docs.github.com/rest"
+
+
+@dataclass
+class Reply:
+    """A canned answer: status, JSON body (or raw bytes) and headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    media_type: str = "application/json; charset=utf-8"
+
+
+@dataclass
+class Rule:
+    method: str  # "*" or an HTTP method
+    pattern: str  # fnmatch pattern over the path, "*" also crosses "/"
+    times: int  # requests left to match; a negative count never runs out
+    reply: Reply | None = None
+    hook: Hook | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times == 0:
+            return False
+        return self.method in ("*", method.upper()) and fnmatch.fnmatchcase(path, self.pattern)
+
+
+def error_body(message: str, status: int, **extra: Any) -> dict[str, Any]:
+    return {"message": message, **extra, "documentation_url": DOCS_URL, "status": str(status)}
+
+
+def failure_reply(status: int, message: str | None = None) -> Reply:
+    default = SERVER_ERROR if status >= 500 else "Validation Failed"
+    return Reply(status, error_body(message or default, status))
+
+
+def secondary_rate_limit_reply(retry_after: int) -> Reply:
+    return Reply(403, error_body(SECONDARY_RATE_LIMIT, 403), {"Retry-After": str(retry_after)})
+
+
+def primary_rate_limit_reply(reset_in: int) -> Reply:
+    headers = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Used": "5000",
+        "X-RateLimit-Reset": str(int(time.time()) + reset_in),
+        "X-RateLimit-Resource": "core",
+    }
+    return Reply(403, error_body(PRIMARY_RATE_LIMIT, 403), headers)
+
+
+def unprocessable_reply(message: str, errors: list[Any] | None) -> Reply:
+    return Reply(422, error_body(message, 422, errors=errors or []))
+
+
+class FaultSwitches:
+    """GitHubSim's failure switches (canned answers, hooks for matching requests) and request log.
+
+    A pattern is an fnmatch pattern over the path ("/repos/acme/app/check-runs*"); `*` also
+    crosses "/". Rules are checked before authentication, in the order they were added.
+    """
+
+    lock: threading.RLock
+    rules: list[Rule]
+    requests: list[RequestRecord]
+
+    def _add_rule(
+        self, method: str, pattern: str, times: int, reply: Reply | None, hook: Hook | None
+    ) -> Rule:
+        rule = Rule(method.upper(), pattern, times, reply, hook)
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def fail(
+        self, method: str, pattern: str, status: int = 502, times: int = 1, message: str | None = None
+    ) -> Rule:
+        """The next `times` matching requests answer `status` (default 502) before anything else."""
+        return self._add_rule(method, pattern, times, failure_reply(status, message), None)
+
+    def rate_limit(self, method: str, pattern: str, times: int = 1, retry_after: int = 1) -> Rule:
+        """The next matching requests hit a secondary rate limit: 403 with Retry-After."""
+        return self._add_rule(method, pattern, times, secondary_rate_limit_reply(retry_after), None)
+
+    def primary_rate_limit(self, method: str, pattern: str, times: int = 1, reset_in: int = 60) -> Rule:
+        """The next matching requests answer 403 with x-ratelimit-remaining 0."""
+        return self._add_rule(method, pattern, times, primary_rate_limit_reply(reset_in), None)
+
+    def reject(
+        self,
+        method: str,
+        pattern: str,
+        times: int = 1,
+        message: str = "Validation Failed",
+        errors: list[Any] | None = None,
+    ) -> Rule:
+        """The next matching requests answer 422 with `message` and `errors`."""
+        return self._add_rule(method, pattern, times, unprocessable_reply(message, errors), None)
+
+    def on_request(self, method: str, pattern: str, hook: Hook, times: int = 1) -> Rule:
+        """Run `hook(sim)` before the next `times` matching requests are handled (-1: always)."""
+        return self._add_rule(method, pattern, times, None, hook)
+
+    def clear_rules(self) -> None:
+        with self.lock:
+            self.rules.clear()
+
+    def requests_matching(self, method: str = "*", pattern: str = "*") -> list[RequestRecord]:
+        """Logged requests whose method and path match (fnmatch pattern, as for the switches)."""
+        probe = Rule(method.upper(), pattern, -1)
+        with self.lock:
+            return [r for r in self.requests if probe.matches(r.method, r.path)]
