@@ -25,18 +25,18 @@ if TYPE_CHECKING:
 
 # Where production-only rules do not look unless the config includes the path.
 NON_PRODUCTION = (
-    "tests/**",
-    "test/**",
-    "testing/**",
+    "**/tests/**",
+    "**/test/**",
+    "**/testing/**",
     "test_*.py",
     "*_test.py",
     "*_tests.py",
     "conftest.py",
     "setup.py",
-    "docs/**",
-    "doc/**",
-    "examples/**",
-    "example/**",
+    "**/docs/**",
+    "**/doc/**",
+    "**/examples/**",
+    "**/example/**",
 )
 
 

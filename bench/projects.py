@@ -48,14 +48,27 @@ def _download(name: str, version: str, target: Path) -> None:
     archive_dir = cache_dir() / "archives"
     archive_dir.mkdir(exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "-q", "-d", str(archive_dir), f"{name}=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            # Some projects need a newer Python than this one; only the sdist is wanted.
+            "--python-version",
+            "3.12",
+            "-q",
+            "-d",
+            str(archive_dir),
+            f"{name}=={version}",
+        ],
         check=True,
     )
     stem = f"{name}-{version}".lower().replace("-", "_")
     archive = next(
-        path for path in archive_dir.iterdir()
-        if path.name.lower().replace("-", "_").startswith(stem)
+        path for path in archive_dir.iterdir() if path.name.lower().replace("-", "_").startswith(stem)
     )
     target.mkdir(parents=True, exist_ok=True)
     if archive.suffix == ".zip":
