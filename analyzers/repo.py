@@ -70,9 +70,7 @@ class FilesystemView:
             return []
         prefix = folder.strip("/")
         return sorted(
-            f"{prefix}/{entry.name}" if prefix else entry.name
-            for entry in base.iterdir()
-            if entry.is_file()
+            f"{prefix}/{entry.name}" if prefix else entry.name for entry in base.iterdir() if entry.is_file()
         )
 
 
@@ -143,9 +141,7 @@ class GitRepoView(FilesystemView):
 def git(root: Path, *args: str) -> str:
     """Run git in ``root`` and return its stdout; raise GitError with git's own words."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=env, check=False
-    )
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, check=False)
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         raise GitError(message[-1] if message else f"git {args[0]} failed")
@@ -155,6 +151,4 @@ def git(root: Path, *args: str) -> str:
 def _children(files: Iterable[str], folder: str) -> list[str]:
     prefix = folder.strip("/")
     prefix = f"{prefix}/" if prefix else ""
-    return sorted(
-        path for path in files if path.startswith(prefix) and "/" not in path[len(prefix) :]
-    )
+    return sorted(path for path in files if path.startswith(prefix) and "/" not in path[len(prefix) :])

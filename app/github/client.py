@@ -1,0 +1,200 @@
+"""A githubkit client acting as one installation of the App.
+
+githubkit signs the App JWT (RS256, issued 60 s in the past, valid 10 minutes),
+mints installation tokens and caches them until a minute before they expire,
+and retries 5xx answers and rate limits once or thrice. What it leaves to us:
+
+- a 401 does not refresh the token, and a new ``GitHub`` object shares the same
+  process-wide cache, so it would reuse the dead token: on a 401 we drop the
+  token cache and retry the call once with a fresh client;
+- when its own retries are spent it raises; a job must not sleep for minutes
+  in a worker, so rate limits, lasting 5xx and network errors become
+  ``TransientGitHubError(retry_after)`` for the queue to schedule a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
+
+from app import __version__
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+AppGitHub = GitHub[AppInstallationAuthStrategy]
+
+# Returns a file's bytes as they are, whatever their size (the JSON form stops at 1 MB).
+RAW_MEDIA_TYPE = "application/vnd.github.raw+json"
+TIMEOUT_SECONDS = 30.0
+# When GitHub gives no Retry-After: how long the queue should wait.
+SERVER_ERROR_RETRY_SECONDS = 60.0
+NETWORK_ERROR_RETRY_SECONDS = 30.0
+
+
+class TransientGitHubError(Exception):
+    """GitHub asked to come back later (rate limit, lasting 5xx, network error):
+    the job should run again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotConfiguredError(RuntimeError):
+    """The App id or private key is missing: the server is in setup mode."""
+
+
+# Installation tokens and App JWTs of this process. Replaced, not cleared, after a
+# 401: clients built before keep their own reference and are simply not used again.
+_token_cache = MemCacheStrategy()
+
+
+def _forget_tokens() -> MemCacheStrategy:
+    global _token_cache  # noqa: PLW0603 (one cache per process, by design)
+    _token_cache = MemCacheStrategy()
+    return _token_cache
+
+
+class _KeepOpen(httpx.AsyncBaseTransport):
+    """Shares one connection pool between the short-lived httpx clients
+    githubkit opens per request (each closes its transport when done)."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self.transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class InstallationClient:
+    """GitHub as one installation sees it. Use as ``async with`` so the
+    connection pool is closed at the end; every call goes through ``call``."""
+
+    def __init__(self, settings: Settings, installation_id: int) -> None:
+        if settings.app_id is None or settings.private_key is None:
+            raise NotConfiguredError("FAULTLINE_APP_ID and FAULTLINE_PRIVATE_KEY are required to call GitHub")
+        self.settings = settings
+        self.installation_id = installation_id
+        self.auth = AppAuthStrategy(settings.app_id, settings.private_key.get_secret_value()).as_installation(
+            installation_id
+        )
+        self._pool = httpx.AsyncHTTPTransport(retries=1)
+        self._lock = asyncio.Lock()
+        self.github = self._build(_token_cache)
+
+    def _build(self, cache: MemCacheStrategy) -> AppGitHub:
+        return GitHub(
+            self.auth,
+            base_url=self.settings.github_api_url,
+            user_agent=f"faultline/{__version__}",
+            timeout=TIMEOUT_SECONDS,
+            async_transport=_KeepOpen(self._pool),
+            cache_strategy=cache,
+            # Never answer from an HTTP cache: the job must see the pull request's current head.
+            http_cache=False,
+        )
+
+    async def __aenter__(self) -> InstallationClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._pool.aclose()
+
+    async def call(self, action: Callable[[AppGitHub], Awaitable[T]]) -> T:
+        """Run one request (or a whole pagination) with the current client.
+
+        A 401 refreshes the installation token once and runs ``action`` again;
+        GitHub rejected the first attempt, so nothing was done twice.
+        """
+        github = self.github
+        try:
+            return await _translated(action(github))
+        except RequestError as err:
+            if status_of(err) != 401:
+                raise
+            log.info("GitHub answered 401; refreshing the installation token")
+        # Retries wait for each other: the first mints the new token, the others reuse it.
+        async with self._lock:
+            if self.github is github:  # not refreshed yet by a concurrent call that met the same 401
+                self.github = self._build(_forget_tokens())
+            return await _translated(action(self.github))
+
+    async def collect(
+        self, pages: Callable[[AppGitHub], AsyncIterator[T]], limit: int | None = None
+    ) -> list[T]:
+        """Every item of a paginated listing (following the Link headers), up to ``limit``."""
+
+        async def gather(github: AppGitHub) -> list[T]:
+            items: list[T] = []
+            async for item in pages(github):
+                items.append(item)
+                if limit is not None and len(items) >= limit:
+                    break
+            return items
+
+        return await self.call(gather)
+
+    async def read_file(self, owner: str, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's bytes at ``ref`` (any size up to GitHub's 100 MB), None when absent."""
+        try:
+            response = await self.call(
+                lambda gh: gh.rest.repos.async_get_content(
+                    owner, repo, quote(path, safe="/"), ref=ref, headers={"Accept": RAW_MEDIA_TYPE}
+                )
+            )
+        except RequestFailed as err:
+            if err.response.status_code == 404:
+                return None
+            raise
+        return response.content
+
+    async def graphql(self, query: str, variables: dict[str, object]) -> dict[str, object]:
+        return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+
+
+def status_of(err: Exception) -> int | None:
+    """The HTTP status behind a githubkit error, also when it was raised while
+    minting a token (then it comes wrapped in a RequestError)."""
+    if isinstance(err, RequestFailed):
+        return err.response.status_code
+    if isinstance(err, RequestError) and isinstance(err.exc, RequestFailed):
+        return err.exc.response.status_code
+    return None
+
+
+async def _translated(pending: Awaitable[T]) -> T:
+    """Await a request; errors that only time cures become TransientGitHubError."""
+    try:
+        return await pending
+    except RateLimitExceeded as err:
+        raise TransientGitHubError(
+            f"GitHub rate limit on {err.request.url.path}", err.retry_after.total_seconds()
+        ) from err
+    except RequestFailed as err:
+        if err.response.status_code >= 500:
+            status = err.response.status_code
+            raise TransientGitHubError(
+                f"GitHub answered {status} on {err.request.url.path}", SERVER_ERROR_RETRY_SECONDS
+            ) from err
+        raise
+    except RequestError as err:
+        # Raised by the network, or from inside the auth flow while minting a token.
+        minting = status_of(err)
+        if minting is not None and minting < 500:
+            raise
+        raise TransientGitHubError(
+            f"GitHub could not be reached: {err.exc!r}", NETWORK_ERROR_RETRY_SECONDS
+        ) from err

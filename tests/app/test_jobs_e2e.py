@@ -1,0 +1,491 @@
+"""The analysis job end to end: ``run_job`` against the GitHub simulator over HTTP,
+each test asserting what the simulator holds afterwards."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analyzers.context import Context
+from analyzers.findings import Hit, Severity
+from analyzers.rule import Rule
+from analyzers.rules import all_rules
+from analyzers.source import SourceFile
+from app.github.client import TransientGitHubError
+from app.output.review import fingerprint_in
+from tests.app.sim_fixtures import FULL_NAME, World, sim_world
+from tests.github_sim import CheckRun, GitHubSim, PullRequest
+from tests.github_sim.reviews import reply
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with sim_world(tmp_path) as made:
+        yield made
+
+
+AUTH = """\
+from fastapi import HTTPException
+
+
+def current_user(token):
+    try:
+        payload = decode(token)
+        return session.get(User, payload["sub"])
+    except (JWTError, Exception):
+        raise HTTPException(status_code=401)
+"""
+AUTH_FIXED = AUTH.replace(
+    "    except (JWTError, Exception):\n        raise HTTPException(status_code=401)\n",
+    "    except JWTError as err:\n        raise HTTPException(status_code=401) from err\n",
+)
+DB = """\
+from sqlalchemy import create_engine
+
+url = settings.database_url
+engine = create_engine(url, pool_size=20)
+"""
+MODELS = """\
+from sqlalchemy.orm import relationship
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id = Column(Integer, primary_key=True)
+    canvases = relationship("Canvas", cascade="all, delete-orphan")
+"""
+CLEAN = "def add(a, b):\n    return a + b\n"
+RISKY = {"app/auth.py": AUTH, "app/db.py": DB, "app/models.py": MODELS}
+# Where each risk is: the line of the statement the rule reports.
+RISK_LINES = {("app/auth.py", 8), ("app/db.py", 4), ("app/models.py", 7)}
+PADDING = "".join(f"# note {n}\n" for n in range(10))
+
+
+def the_run(world: World, sha: str) -> CheckRun:
+    runs = world.sim.check_runs(FULL_NAME, sha)
+    assert len(runs) == 1, [(r.status, r.conclusion) for r in runs]
+    return runs[0]
+
+
+def comment_spots(world: World, pull: PullRequest) -> set[tuple[str, int | None]]:
+    return {(c.path, c.line) for c in world.sim.review_comments(pull)}
+
+
+def bot_comments(world: World, pull: PullRequest) -> list[str]:
+    return [c.body for c in world.sim.review_comments(pull) if c.user.login == "faultline[bot]"]
+
+
+def annotation_spots(run: CheckRun) -> set[tuple[str, int]]:
+    return {(a["path"], a["start_line"]) for a in run.annotations}
+
+
+def title_from_annotations(run: CheckRun) -> str:
+    """The title the check must have, counted from its annotations: the two must agree."""
+    levels = Counter(a["annotation_level"] for a in run.annotations)
+    words = [("failure", "error"), ("warning", "warning"), ("notice", "notice")]
+    parts = [
+        f"{levels[level]} {word}{'s' if levels[level] > 1 else ''}" for level, word in words if levels[level]
+    ]
+    total = len(run.annotations)
+    return f"{total} risk{'s' if total > 1 else ''} found ({', '.join(parts)})"
+
+
+def padded(files: dict[str, str]) -> dict[str, str]:
+    """Every file with ten lines inserted on top: the same findings, ten lines lower."""
+    return {path: PADDING + text for path, text in files.items()}
+
+
+@pytest.fixture
+def risky(world: World) -> Iterator[PullRequest]:
+    """A pull request with three risks, analysed once."""
+    pull = world.open_pull(RISKY)
+    world.run(pull)
+    yield pull
+
+
+# -- opened, clean, synchronize ------------------------------------------------------------------
+
+
+def test_opened_pull_gets_one_review_with_three_comments_and_a_failing_check(
+    world: World, risky: PullRequest
+) -> None:
+    reviews = world.sim.reviews(risky)
+    assert len(reviews) == 1
+    assert reviews[0].state == "COMMENTED" and reviews[0].commit_id == risky.head_sha
+    comments = world.sim.review_comments(risky)
+    assert comment_spots(world, risky) == RISK_LINES
+    assert all(c.side == "RIGHT" and c.start_line is None for c in comments)
+    assert all(fingerprint_in(c.body) for c in comments)
+    auth = next(c for c in comments if c.path == "app/auth.py")
+    assert "FL001 broad-except" in auth.body and "```suggestion\n    except JWTError:\n```" in auth.body
+    run = the_run(world, risky.head_sha)
+    assert (run.name, run.status, run.conclusion) == ("Faultline", "completed", "failure")
+    assert annotation_spots(run) == RISK_LINES
+    assert run.title == title_from_annotations(run)
+    assert run.title.startswith("3 risks found (1 error, ")
+    assert run.summary is not None and "Each finding is commented inline" in run.summary
+
+
+def test_clean_pull_succeeds_without_a_review(world: World) -> None:
+    pull = world.open_pull({"app/math.py": CLEAN})
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion, run.title) == ("completed", "success", "No risks found")
+    assert run.annotations == []
+    assert world.sim.reviews(pull) == []
+
+
+def test_moved_findings_get_no_new_comments(world: World, risky: PullRequest) -> None:
+    head = world.push(risky, padded(RISKY))
+    world.run(risky, "pull_request.synchronize")
+    assert len(world.sim.reviews(risky)) == 1
+    assert len(world.sim.review_comments(risky)) == 3
+    run = the_run(world, head)
+    assert run.conclusion == "failure" and len(run.annotations) == 3
+    assert annotation_spots(run) == {(path, line + 10) for path, line in RISK_LINES}
+    assert run.summary is not None and "Each finding is commented inline" in run.summary
+    assert not any(t.is_resolved for t in world.sim.threads(risky))
+
+
+def test_fixed_finding_has_its_thread_resolved_and_kept(world: World, risky: PullRequest) -> None:
+    auth = next(c for c in world.sim.review_comments(risky) if c.path == "app/auth.py")
+    reply(world.sim, auth, world.sim.add_user("bob"), "Good catch, fixing.")
+    head = world.push(risky, {"app/auth.py": AUTH_FIXED})
+    world.run(risky, "pull_request.synchronize")
+    threads = {world.sim.comment_records[t.comment_ids[0]].path: t for t in world.sim.threads(risky)}
+    assert threads["app/auth.py"].is_resolved
+    assert not threads["app/db.py"].is_resolved and not threads["app/models.py"].is_resolved
+    assert len(threads["app/auth.py"].comment_ids) == 2  # the human reply is still there
+    assert len(world.sim.review_comments(risky)) == 4 and len(world.sim.reviews(risky)) == 2  # 1 + the reply
+    run = the_run(world, head)
+    assert run.conclusion == "success"  # the error is gone; the others are below fail_on
+    assert len(run.annotations) == 2 and run.title == title_from_annotations(run)
+
+
+# -- /recheck and re-run -------------------------------------------------------------------------
+
+
+def test_recheck_by_a_writer_runs_again(world: World, risky: PullRequest) -> None:
+    world.sim.add_collaborator(FULL_NAME, "carol", "write")
+    comment = world.sim.add_issue_comment(FULL_NAME, risky.number, "/recheck", user="carol")
+    world.run(risky, "issue_comment.recheck", head_sha=None, comment_id=comment.id, comment_author="carol")
+    runs = world.sim.check_runs(FULL_NAME, risky.head_sha)
+    assert [r.conclusion for r in runs] == ["failure", "failure"]
+    assert [r.content for r in world.sim.reactions(comment.id)] == ["eyes", "rocket"]
+    assert len(world.sim.review_comments(risky)) == 3  # nothing posted twice
+
+
+def test_recheck_by_a_reader_is_refused(world: World, risky: PullRequest) -> None:
+    world.sim.add_collaborator(FULL_NAME, "dave", "read")
+    comment = world.sim.add_issue_comment(FULL_NAME, risky.number, "/recheck", user="dave")
+    world.run(risky, "issue_comment.recheck", head_sha=None, comment_id=comment.id, comment_author="dave")
+    assert [r.content for r in world.sim.reactions(comment.id)] == ["confused"]
+    assert len(world.sim.check_runs(FULL_NAME, risky.head_sha)) == 1
+
+
+def test_recheck_by_the_author_of_a_fork_pull_request(world: World) -> None:
+    world.sim.add_repo("bob/shop", fork_of=FULL_NAME)
+    pull = world.open_pull(RISKY, user="bob", head_repo="bob/shop")
+    comment = world.sim.add_issue_comment(FULL_NAME, pull.number, "/recheck", user="bob")
+    world.run(pull, "issue_comment.recheck", head_sha=None, comment_id=comment.id, comment_author="bob")
+    assert [r.content for r in world.sim.reactions(comment.id)] == ["eyes", "rocket"]
+    assert comment_spots(world, pull) == RISK_LINES
+    assert the_run(world, pull.head_sha).conclusion == "failure"
+
+
+def test_rerun_of_a_check_with_only_a_sha_finds_the_pull_request(world: World, risky: PullRequest) -> None:
+    world.run(risky, "check_run.rerequested", pull_number=None)
+    runs = world.sim.check_runs(FULL_NAME, risky.head_sha)
+    assert [r.conclusion for r in runs] == ["failure", "failure"]  # a new check run, the old one kept
+    assert len(world.sim.review_comments(risky)) == 3
+
+
+# -- GitHub refusing, limits -------------------------------------------------------------------
+
+
+def test_comments_github_refuses_go_to_the_summary(world: World) -> None:
+    # A stacked pull request: its first commit adds app/db.py. Between the job's reading of the
+    # diff and its review, the pull request is retargeted onto that commit's branch: GitHub's
+    # diff no longer has app/db.py and refuses the comment there.
+    lower = world.commit({"app/db.py": DB})
+    head = world.commit({"app/auth.py": AUTH, "app/models.py": MODELS}, parent=lower)
+    pull = world.sim.open_pull(FULL_NAME, head)
+
+    def move_base(sim: GitHubSim) -> None:
+        pull.base_sha = lower
+
+    world.sim.on_request("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", move_base)
+    world.run(pull)
+    assert comment_spots(world, pull) == RISK_LINES - {("app/db.py", 4)}
+    run = the_run(world, pull.head_sha)
+    assert len(run.annotations) == 3 and run.title == title_from_annotations(run)
+    assert run.summary is not None
+    assert "2 of 3 are commented inline" in run.summary
+    assert (
+        "GitHub refused the comment (1):\n\n- **warning** FL004 hardcoded-pool-size, [`app/db.py` line 4]"
+        in run.summary
+    )
+    reviews = world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")
+    # Refused whole; the diff read again shows app/db.py gone; the others posted in one review.
+    assert [r.status for r in reviews] == [422, 200]
+    (review,) = world.sim.reviews(pull)
+    assert "comments on 2 of them below" in review.body
+
+
+def test_sixty_findings_give_25_comments_and_60_annotations(world: World) -> None:
+    pools = [f"e{n} = create_engine(url, pool_size={n + 1})\n" for n in range(59)]
+    head = "from sqlalchemy import create_engine\n\n"
+    files = {f"app/pool_{n}.py": head + "".join(pools[n * 2 : n * 2 + 2]) for n in range(30)}  # 59 warnings
+    files["app/auth.py"] = AUTH  # and one error
+    files.update({f"docs/page_{n}.md": f"page {n}\n" for n in range(90)})  # 120 files: two pages
+    pull = world.open_pull(files)
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert len(run.annotations) == 60
+    patches = world.sim.requests_matching("PATCH", f"/repos/{FULL_NAME}/check-runs/*")
+    assert [len(p.body["output"]["annotations"]) for p in patches] == [50, 10]
+    comments = world.sim.review_comments(pull)
+    assert len(comments) == 25 and len(world.sim.reviews(pull)) == 1
+    assert any(c.path == "app/auth.py" for c in comments)  # the error first
+    assert run.title == title_from_annotations(run)
+    assert run.title.startswith("60 risks found (1 error, ")
+    assert run.summary is not None and "25 of 60 are commented inline" in run.summary
+    assert "Over the limit of 25 inline comments (35):" in run.summary
+    assert run.summary.count("\n- **warning** FL004") == 35
+
+
+def test_config_limits_the_comments(world: World) -> None:
+    world.main_sha = world.commit({".github/faultline.yml": "max_comments: 1\nfail_on: never\n"})
+    world.sim.set_branch(FULL_NAME, "main", world.main_sha)
+    pull = world.open_pull(RISKY)
+    world.run(pull)
+    assert comment_spots(world, pull) == {("app/auth.py", 8)}  # the error wins the one slot
+    run = the_run(world, pull.head_sha)
+    assert run.conclusion == "success" and len(run.annotations) == 3
+
+
+# -- head moved, config, closed -------------------------------------------------------------------
+
+
+def test_head_moved_before_the_job_ran(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    old = pull.head_sha
+    new = world.push(pull, {"README.md": "# shop, again\n"})
+    world.run(pull, head_sha=old)
+    run = the_run(world, old)
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    assert run.summary is not None and new[:7] in run.summary
+    assert world.sim.reviews(pull) == [] and world.sim.check_runs(FULL_NAME, new) == []
+
+
+def test_head_moved_while_the_job_ran(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    old = pull.head_sha
+    new = world.commit({"README.md": "# shop, again\n"}, parent=old)
+
+    def push(sim: GitHubSim) -> None:
+        sim.push(pull, new)
+
+    world.sim.on_request("GET", f"/repos/{FULL_NAME}/pulls/1/files", push)
+    world.run(pull, head_sha=old)
+    run = the_run(world, old)
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    assert world.sim.reviews(pull) == []
+
+
+def test_invalid_config_fails_the_check_and_names_the_key(world: World) -> None:
+    world.main_sha = world.commit({".github/faultline.yml": "max_coments: 3\n"})
+    world.sim.set_branch(FULL_NAME, "main", world.main_sha)
+    pull = world.open_pull(RISKY)
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.summary is not None and "max_coments: unknown key" in run.summary
+    assert world.sim.reviews(pull) == [] and run.annotations == []
+
+
+def test_config_on_the_pull_request_is_not_used(world: World) -> None:
+    pull = world.open_pull({**RISKY, ".github/faultline.yml": "disable: [broad-except]\nfail_on: never\n"})
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert run.conclusion == "failure" and ("app/auth.py", 8) in annotation_spots(run)
+
+
+def test_config_disabling_every_rule_is_neutral(world: World) -> None:
+    codes = ", ".join(rule.slug for rule in all_rules())
+    world.main_sha = world.commit({".github/faultline.yml": f"disable: [{codes}]\n"})
+    world.sim.set_branch(FULL_NAME, "main", world.main_sha)
+    pull = world.open_pull(RISKY)
+    world.run(pull)
+    assert the_run(world, pull.head_sha).conclusion == "neutral"
+    assert world.sim.reviews(pull) == []
+
+
+def test_no_file_to_check_is_neutral(world: World) -> None:
+    pull = world.open_pull({"README.md": "# shop\n\nMore words.\n"})
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert (run.conclusion, run.title) == ("neutral", "No files to check")
+
+
+def test_closed_pull_request_is_left_alone(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.close_pull(pull, merged=True)
+    world.run(pull)
+    assert world.sim.check_runs(FULL_NAME) == [] and world.sim.reviews(pull) == []
+
+
+# -- files: forks, size, binary, missing patch ----------------------------------------------
+
+
+def test_fork_pull_request(world: World) -> None:
+    world.sim.add_repo("bob/shop", fork_of=FULL_NAME)
+    pull = world.open_pull(RISKY, user="bob", head_repo="bob/shop")
+    world.run(pull)
+    assert comment_spots(world, pull) == RISK_LINES
+    assert the_run(world, pull.head_sha).conclusion == "failure"
+
+
+def test_file_over_one_megabyte(world: World) -> None:
+    filler = "".join(f"value_{n} = {n}\n" for n in range(80_000))
+    assert 1_000_000 < len(filler) < 2_000_000
+    pull = world.open_pull({"app/big.py": filler + AUTH})
+    world.run(pull)
+    line = filler.count("\n") + 8
+    assert comment_spots(world, pull) == {("app/big.py", line)}
+    raw = world.sim.requests_matching("GET", f"/repos/{FULL_NAME}/contents/app/big.py")
+    assert [r.status for r in raw] == [200]
+
+
+def test_binary_and_oversized_files_are_listed_as_skipped(world: World) -> None:
+    huge = "x = 1\n" * 400_000  # over the engine's 2 MiB cap
+    pull = world.open_pull({"app/blob.py": b"\x00\x01binary", "app/huge.py": huge, "app/auth.py": AUTH})
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None
+    assert "- `app/blob.py`: binary file" in run.summary
+    assert "- `app/huge.py`: larger than 2048 KiB" in run.summary
+    assert comment_spots(world, pull) == {("app/auth.py", 8)}
+
+
+def test_missing_patch_is_diffed_from_both_sides(world: World) -> None:
+    world.main_sha = world.commit({"app/auth.py": AUTH.replace("(JWTError, Exception)", "JWTError")})
+    world.sim.set_branch(FULL_NAME, "main", world.main_sha)
+    pull = world.open_pull({"app/auth.py": PADDING + AUTH})
+    pull.omit_patch.add("app/auth.py")
+    world.run(pull)
+    assert comment_spots(world, pull) == {("app/auth.py", 18)}
+
+
+# -- failures: tokens, 5xx, rate limits, crashes ------------------------------------------
+
+
+def test_token_expiry_mid_run_refreshes_once(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.on_request("GET", f"/repos/{FULL_NAME}/pulls/1/files", lambda sim: sim.expire_tokens())
+    world.run(pull)
+    assert comment_spots(world, pull) == RISK_LINES
+    assert the_run(world, pull.head_sha).conclusion == "failure"
+    assert [r.status for r in world.sim.requests_matching("GET", f"/repos/{FULL_NAME}/pulls/1/files")] == [
+        401,
+        200,
+    ]
+    assert len(world.sim.requests_matching("POST", "/app/installations/*/access_tokens")) == 2
+
+
+def test_token_expiry_during_concurrent_reads_mints_one_token(world: World) -> None:
+    pull = world.open_pull(RISKY)
+
+    def expire(sim: GitHubSim) -> None:
+        sim.expire_tokens()
+
+    world.sim.on_request("GET", f"/repos/{FULL_NAME}/contents/app/*", expire)
+    world.run(pull)
+    assert comment_spots(world, pull) == RISK_LINES
+    assert len(world.sim.requests_matching("POST", "/app/installations/*/access_tokens")) == 2
+
+
+def test_github_down_while_minting_a_token_asks_for_a_retry(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail("POST", "/app/installations/*/access_tokens", 502)
+    with pytest.raises(TransientGitHubError):
+        world.run(pull)
+    assert world.sim.check_runs(FULL_NAME) == []  # nothing was started, nothing is left in progress
+
+
+def test_one_502_is_retried(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail("GET", f"/repos/{FULL_NAME}/pulls/1/files", 502)
+    world.run(pull)
+    assert comment_spots(world, pull) == RISK_LINES
+    assert the_run(world, pull.head_sha).conclusion == "failure"
+
+
+def test_rate_limit_completes_the_check_and_raises_for_a_retry(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
+    with pytest.raises(TransientGitHubError) as raised:
+        world.run(pull)
+    assert raised.value.retry_after == 1
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion, run.title) == ("completed", "failure", "Faultline itself failed")
+    world.run(pull)  # the queue's retry
+    assert comment_spots(world, pull) == RISK_LINES
+    assert [r.conclusion for r in world.sim.check_runs(FULL_NAME, pull.head_sha)] == ["failure", "failure"]
+
+
+class BrokenRule(Rule):
+    """## What it does
+    Breaks.
+    """
+
+    code = "FL900"
+    slug = "broken"
+    severity = Severity.ERROR
+    summary = "Breaks"
+
+    def applies_to(self, path: str) -> bool:
+        raise RuntimeError("boom")
+
+    def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        yield from ()
+
+
+def test_a_crash_completes_the_check_as_failed(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    with pytest.raises(RuntimeError, match="boom"):
+        world.run(pull, rules=[BrokenRule])
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion, run.title) == ("completed", "failure", "Faultline itself failed")
+    assert run.summary is not None and "RuntimeError: boom" in run.summary
+
+
+class TodoRule(Rule):
+    """## What it does
+    Checks for `TODO` markers.
+
+    ## Why is this risky?
+    A TODO ships unfinished work. Nobody comes back to it.
+    """
+
+    code = "FL901"
+    slug = "todo"
+    severity = Severity.WARNING
+    summary = "A TODO marker"
+    patterns = ("*.txt",)
+
+    def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        for number, line in enumerate(source.lines, start=1):
+            if "TODO" in line:
+                yield Hit(number, f"TODO on line {number}", end_line=number + 1)
+
+
+def test_injected_rule_and_multi_line_comments(world: World) -> None:
+    pull = world.open_pull({"notes.txt": "a\nTODO b\nc\n", "app/auth.py": AUTH})
+    world.run(pull, rules=[TodoRule])
+    comments = world.sim.review_comments(pull)
+    assert [(c.path, c.start_line, c.line) for c in comments] == [("notes.txt", 2, 3)]
+    assert "A TODO ships unfinished work. Nobody comes back to it." in comments[0].body

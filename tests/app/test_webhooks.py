@@ -1,0 +1,232 @@
+"""Which deliveries start a run, and with what; the signature check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.jobs import AnalysisRequest
+from app.webhooks import PayloadError, Skip, request_for, sign, signature_matches
+from tests.app.conftest import APP_ID
+from tests.app.payloads import INSTALLATION_ID, example, recheck_comment
+
+SECRET = "s3cret-for-signing"
+HELLO_WORLD_SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+
+
+def decide(event: str, payload: Any) -> AnalysisRequest | Skip:
+    return request_for(event, payload, "delivery-1", app_id=APP_ID)
+
+
+# Signatures.
+
+
+def test_signature_of_the_exact_body_matches() -> None:
+    body = b'{"zen": "Anything added dilutes everything else."}'
+    assert signature_matches(SECRET, body, sign(SECRET, body))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "sha256=",
+        "sha256=" + "0" * 64,
+        "sha1=" + "0" * 40,  # the legacy header's format is not accepted
+        "sha256=ü" + "0" * 63,  # non-ASCII must be refused, not crash compare_digest
+    ],
+)
+def test_missing_or_wrong_signature_is_refused(header: str | None) -> None:
+    assert not signature_matches(SECRET, b"{}", header)
+
+
+def test_signature_with_another_secret_or_body_is_refused() -> None:
+    assert not signature_matches(SECRET, b"{}", sign("other", b"{}"))
+    assert not signature_matches(SECRET, b"{} ", sign(SECRET, b"{}"))
+
+
+# pull_request.
+
+
+@pytest.mark.parametrize("action", ["opened", "synchronize", "reopened", "ready_for_review"])
+def test_pull_request_actions_start_a_run(action: str) -> None:
+    request = decide("pull_request", example(f"pull_request.{action}"))
+    assert request == AnalysisRequest(
+        delivery_id="delivery-1",
+        trigger=f"pull_request.{action}",
+        installation_id=INSTALLATION_ID,
+        owner="Codertocat",
+        repo="Hello-World",
+        pull_number=2,
+        head_sha=HELLO_WORLD_SHA,
+    )
+
+
+def test_draft_pull_request_is_analysed() -> None:
+    payload = example("pull_request.opened")
+    payload["pull_request"]["draft"] = True
+    assert isinstance(decide("pull_request", payload), AnalysisRequest)
+
+
+@pytest.mark.parametrize("name", ["pull_request.closed", "pull_request.labeled"])
+def test_other_pull_request_actions_start_nothing(name: str) -> None:
+    decision = decide("pull_request", example(name))
+    assert isinstance(decision, Skip)
+    assert decision.reason == f"{name} starts no run"
+
+
+def test_synchronize_on_a_closed_pull_request_starts_nothing() -> None:
+    payload = example("pull_request.synchronize")
+    payload["pull_request"]["state"] = "closed"
+    assert decide("pull_request", payload) == Skip("pull request #2 is closed")
+
+
+# check_run / check_suite: the "Re-run" button.
+
+
+def test_check_run_rerequested_from_a_fork_has_no_pull_number() -> None:
+    # The example's pull_requests list is empty, as GitHub sends it for a fork's pull request.
+    request = decide("check_run", example("check_run.rerequested"))
+    assert isinstance(request, AnalysisRequest)
+    assert (request.trigger, request.owner, request.repo) == (
+        "check_run.rerequested",
+        "github",
+        "hello-world",
+    )
+    assert (request.pull_number, request.head_sha) == (None, "d6fde92930d4715a2b49857d24b940956b26d2d3")
+    assert request.installation_id == INSTALLATION_ID
+
+
+def test_check_suite_rerequested_names_the_pull_request_of_this_repository() -> None:
+    request = decide("check_suite", example("check_suite.rerequested"))
+    assert isinstance(request, AnalysisRequest)
+    assert (request.trigger, request.pull_number, request.head_sha) == (
+        "check_suite.rerequested",
+        2,
+        HELLO_WORLD_SHA,
+    )
+
+
+def test_check_suite_pull_request_of_another_repository_is_not_used() -> None:
+    payload = example("check_suite.rerequested")
+    payload["check_suite"]["pull_requests"][0]["base"]["repo"]["id"] = 999
+    request = decide("check_suite", payload)
+    assert isinstance(request, AnalysisRequest)
+    assert (request.pull_number, request.head_sha) == (None, HELLO_WORLD_SHA)
+
+
+@pytest.mark.parametrize("event", ["check_run", "check_suite"])
+def test_rerun_of_another_apps_check_starts_nothing(event: str) -> None:
+    payload = example(f"{event}.rerequested")
+    payload[event]["app"]["id"] = APP_ID + 1
+    decision = decide(event, payload)
+    assert decision == Skip(f"{event} belongs to app {APP_ID + 1}, not this app")
+
+
+def test_rerun_when_the_app_id_is_unknown_starts_nothing() -> None:
+    decision = request_for("check_run", example("check_run.rerequested"), "d", app_id=None)
+    assert isinstance(decision, Skip)
+
+
+@pytest.mark.parametrize("name", ["check_run.created", "check_run.requested_action", "check_suite.requested"])
+def test_other_check_actions_start_nothing(name: str) -> None:
+    event = name.split(".", maxsplit=1)[0]
+    assert isinstance(decide(event, example(name)), Skip)
+
+
+# issue_comment: /recheck.
+
+
+def test_recheck_on_a_pull_request_starts_a_run_for_its_author() -> None:
+    request = decide("issue_comment", recheck_comment(" /recheck\r\n"))
+    assert request == AnalysisRequest(
+        delivery_id="delivery-1",
+        trigger="issue_comment.recheck",
+        installation_id=INSTALLATION_ID,
+        owner="Codertocat",
+        repo="Hello-World",
+        pull_number=1,
+        head_sha=None,
+        comment_id=492700400,
+        comment_author="Codertocat",
+    )
+
+
+def test_recheck_on_a_plain_issue_starts_nothing() -> None:
+    payload = example("issue_comment.created")
+    payload["comment"]["body"] = "/recheck"
+    assert decide("issue_comment", payload) == Skip("#1 is an issue, not a pull request")
+
+
+@pytest.mark.parametrize(
+    ("user_type", "login"), [("Bot", "renovate[bot]"), ("User", "someone[bot]"), ("Bot", "ci")]
+)
+def test_recheck_by_a_bot_starts_nothing(user_type: str, login: str) -> None:
+    decision = decide("issue_comment", recheck_comment(user_type=user_type, login=login))
+    assert decision == Skip(f"comment 492700400 is by the bot {login}")
+
+
+@pytest.mark.parametrize("body", ["/recheck please", "please /recheck", "/RECHECK", "", "/re check"])
+def test_other_comments_start_nothing(body: str) -> None:
+    assert decide("issue_comment", recheck_comment(body)) == Skip("comment 492700400 is not /recheck")
+
+
+def test_null_comment_body_starts_nothing() -> None:
+    payload = recheck_comment()
+    payload["comment"]["body"] = None
+    assert isinstance(decide("issue_comment", payload), Skip)
+
+
+def test_edited_comment_starts_nothing() -> None:
+    payload = example("issue_comment.edited")
+    payload["comment"]["body"] = "/recheck"
+    payload["issue"]["pull_request"] = {"url": "x"}
+    assert decide("issue_comment", payload) == Skip("issue_comment.edited starts no run")
+
+
+def test_recheck_on_a_closed_pull_request_starts_nothing() -> None:
+    payload = recheck_comment()
+    payload["issue"]["state"] = "closed"
+    assert decide("issue_comment", payload) == Skip("pull request #1 is closed")
+
+
+# Events not handled, and payloads missing what a run needs.
+
+
+@pytest.mark.parametrize("name", ["installation.created", "installation_repositories.added", "ping"])
+def test_events_not_handled_start_nothing(name: str) -> None:
+    event = name.split(".", maxsplit=1)[0]
+    assert decide(event, example(name)) == Skip(f"event {event} is not handled")
+
+
+def test_missing_installation_is_a_payload_error() -> None:
+    with pytest.raises(PayloadError, match="no installation"):
+        decide("pull_request", example("pull_request.opened", installation=None))
+
+
+def test_missing_field_is_named() -> None:
+    payload = example("pull_request.opened")
+    del payload["pull_request"]["head"]["sha"]
+    with pytest.raises(PayloadError, match=r"pull_request\.head\.sha: field required"):
+        decide("pull_request", payload)
+
+
+@pytest.mark.parametrize("payload", [[], "x", {"no": "action"}, {"action": 3}])
+def test_payload_without_an_action_is_a_payload_error(payload: Any) -> None:
+    with pytest.raises(PayloadError, match="no action"):
+        decide("pull_request", payload)
+
+
+def test_fields_not_read_may_be_missing_or_extra() -> None:
+    # Only the fields Faultline reads are validated: GitHub adding or dropping others is harmless.
+    payload = {
+        "action": "opened",
+        "pull_request": {"number": 5, "state": "open", "head": {"sha": "abc"}, "new_field": [1]},
+        "repository": {"id": 1, "name": "r", "owner": {"login": "o"}},
+        "installation": {"id": 9},
+    }
+    request = decide("pull_request", payload)
+    assert isinstance(request, AnalysisRequest)
+    assert (request.owner, request.repo, request.pull_number, request.head_sha) == ("o", "r", 5, "abc")
