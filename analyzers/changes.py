@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from unidiff.constants import LINE_TYPE_NO_NEWLINE
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk, PatchedFile, PatchSet
 
@@ -134,7 +135,8 @@ def file_change_from_patch(
 def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None) -> FileChange:
     """The FileChange between two versions of a file (for when no patch is given)."""
     if old is None:
-        lines = new.splitlines()
+        lines = new.split("\n")
+        lines = lines[:-1] if lines and not lines[-1] else lines
         return FileChange(
             path=path,
             status=FileStatus.ADDED,
@@ -143,13 +145,20 @@ def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None
         )
     patch = "".join(
         line if line.endswith("\n") else line + "\n"
-        for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), n=3)
+        # git splits lines on "\n" alone; str.splitlines would also split on form feeds.
+        for line in difflib.unified_diff(_git_lines(old), _git_lines(new), n=3)
     )
     status = FileStatus.RENAMED if old_path and old_path != path else FileStatus.MODIFIED
     if not patch:
         return FileChange(path=path, status=status, old_path=old_path)
     body = patch.split("\n", 2)[2]  # drop difflib's ---/+++ header
     return file_change_from_patch(path, body, status, old_path)
+
+
+def _git_lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
 
 
 def _file_change(patched: PatchedFile) -> FileChange:
@@ -195,14 +204,24 @@ def _hunk_ranges(hunks: Iterable[Hunk]) -> tuple[tuple[int, int], ...]:
 
 
 def _hunk_sources(hunks: Iterable[Hunk]) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
-    return tuple(
-        (
-            hunk.target_start,
-            hunk.target_length,
-            tuple(line.value for line in hunk if line.is_context or line.is_removed),
-        )
-        for hunk in hunks
-    )
+    return tuple((hunk.target_start, hunk.target_length, _old_lines(hunk)) for hunk in hunks)
+
+
+def _old_lines(hunk: Hunk) -> tuple[str, ...]:
+    """The hunk's old side; ``\\ No newline at end of file`` after an old line
+    means that line had no newline."""
+    lines: list[str] = []
+    previous_was_old = False
+    for line in hunk:
+        if line.is_context or line.is_removed:
+            lines.append(line.value)
+            previous_was_old = True
+        elif line.line_type == LINE_TYPE_NO_NEWLINE:
+            if previous_was_old and lines:
+                lines[-1] = lines[-1].removesuffix("\n")
+        else:
+            previous_was_old = False
+    return tuple(lines)
 
 
 def _strip_prefix(name: str) -> str:

@@ -23,14 +23,14 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 import structlog
-from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
+from githubkit.exception import RateLimitExceeded, RequestError
 from huey import SqliteHuey, signals
 from huey.consumer import Consumer
 from huey.exceptions import CancelExecution
 from huey.storage import SqliteStorage
 
 from app import jobs
-from app.github.client import TransientGitHubError
+from app.github.client import TransientGitHubError, status_of
 from app.jobs import AnalysisRequest
 from app.settings import Settings
 
@@ -291,8 +291,11 @@ def is_transient(err: BaseException) -> bool:
     """Worth another try later: network trouble, a timeout, a rate limit or a 5xx from GitHub."""
     if isinstance(err, TransientGitHubError | RateLimitExceeded):
         return True
-    if isinstance(err, RequestFailed):
-        return err.response.status_code >= 500 or err.response.status_code == 429
+    status = status_of(err) if isinstance(err, Exception) else None
+    if status is not None:
+        # A 4xx (an installation suspended or removed, a repository gone) will not
+        # mend itself; retrying it only delays the error.
+        return status >= 500 or status == 429
     return isinstance(err, RequestError | httpx.TransportError | TimeoutError | ConnectionError)
 
 

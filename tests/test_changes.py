@@ -51,6 +51,7 @@ def test_no_newline_at_end_and_crlf(git_repo: GitRepo) -> None:
     git_repo.write("crlf.txt", "a\r\nB\r\nc\r\n")
     changes = _diff(git_repo)
     assert changes.get("nonl.txt").added_lines == {2}
+    assert changes.get("nonl.txt").base_text("x\nyz\n") == "x\ny"
     assert changes.get("crlf.txt").added_lines == {2}
     new = (git_repo.root / "crlf.txt").read_bytes().decode()
     assert changes.get("crlf.txt").base_text(new) == "a\r\nb\r\nc\r\n"

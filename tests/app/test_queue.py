@@ -246,3 +246,15 @@ def test_stats_count_workers(make_settings: MakeSettings, queues: list[JobQueue]
     queues.append(queue)
     queue.start()
     assert queue.stats().workers_alive == 3
+
+
+@pytest.mark.parametrize(("status", "transient"), [(404, False), (403, False), (429, True), (502, True)])
+def test_a_github_answer_is_transient_only_for_5xx_and_429(status: int, transient: bool) -> None:
+    from githubkit.exception import RequestError, RequestFailed
+    from githubkit.response import Response
+
+    request = httpx.Request("POST", "https://api.github.com/app/installations/1/access_tokens")
+    failed = RequestFailed(Response(httpx.Response(status, request=request), dict))
+    assert is_transient(failed) is transient
+    # Raised while minting the installation token, it comes wrapped in a RequestError.
+    assert is_transient(RequestError(failed)) is transient
