@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
+
 from analyzers.changes import ChangeSet
 from analyzers.repo import RepoView
 from analyzers.source import SourceFile
+
+T = TypeVar("T")
 
 
 class Context:
@@ -15,6 +20,7 @@ class Context:
         self.changes = changes
         self._new: dict[str, SourceFile | None] = {}
         self._base: dict[str, SourceFile | None] = {}
+        self._memo: dict[Hashable, object] = {}
 
     @property
     def whole_files(self) -> bool:
@@ -44,3 +50,11 @@ class Context:
 
     def is_changed(self, path: str) -> bool:
         return path in self.changes.files
+
+    def memo(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """``factory()``, made once per run for ``key``: what a rule derives from
+        several files and reuses for each. Keys are shared by every rule, so
+        start them with the rule's slug; keep parsed trees out (see the engine)."""
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return cast(T, self._memo[key])

@@ -1,0 +1,96 @@
+"""What one ``ast`` node names, holds or nests: dotted names, string values,
+call arguments, line spans and the statement blocks of compound statements."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+
+def dotted_name(node: ast.expr) -> str:
+    """``self.db.session`` → "self.db.session"; a call stands for its callee; "" for other nodes."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = dotted_name(node.value)
+        return f"{inner}.{node.attr}" if inner else node.attr
+    if isinstance(node, ast.Call):
+        return dotted_name(node.func)
+    return ""
+
+
+def callee(node: ast.expr | None) -> str:
+    """The dotted name of what ``node`` calls, or of ``node`` itself when it is no call."""
+    if node is None:
+        return ""
+    return dotted_name(node.func if isinstance(node, ast.Call) else node)
+
+
+def call_name(func: ast.expr) -> tuple[str, str]:
+    """(receiver, name) of a call: ``op.create_table`` → ("op", "create_table")."""
+    if isinstance(func, ast.Name):
+        return "", func.id
+    if isinstance(func, ast.Attribute):
+        value = func.value
+        receiver = value.id if isinstance(value, ast.Name) else getattr(value, "attr", "")
+        return receiver, func.attr
+    return "", ""
+
+
+def string_value(node: ast.AST | None) -> str | None:
+    """The value of a string literal, or None."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def string_values(node: ast.expr | None) -> list[str]:
+    """The string literals of a list or tuple display, or the one string literal."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [text for elt in node.elts if (text := string_value(elt)) is not None]
+    text = string_value(node)
+    return [text] if text is not None else []
+
+
+def find_keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    """The first ``name=`` keyword of ``call``."""
+    return next((kw for kw in call.keywords if kw.arg == name), None)
+
+
+def argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
+    """The argument at ``index`` (when no ``*args`` makes positions unsure), else the ``name=`` keyword."""
+    positional = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+    if len(positional) == len(call.args) and len(positional) > index:
+        return positional[index]
+    found = find_keyword(call, name)
+    return found.value if found else None
+
+
+def span(node: ast.AST) -> tuple[int, int]:
+    """The first and last line of ``node``."""
+    first: int = getattr(node, "lineno", 1)
+    last: int | None = getattr(node, "end_lineno", None)
+    return first, last or first
+
+
+def defined_names(node: ast.stmt) -> Iterator[str]:
+    """The names a ``def``, ``class`` or assignment to plain names defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield node.name
+    elif isinstance(node, ast.Assign):
+        yield from (target.id for target in node.targets if isinstance(target, ast.Name))
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        yield node.target.id
+
+
+def blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement blocks a compound statement holds, in source order (a
+    ``try``: body, handlers, ``else``, ``finally``); [] for a simple statement.
+    Expressions are not entered: a walk over blocks visits statements only."""
+    if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+        return [node.body, node.orelse]
+    if isinstance(node, (ast.Try, ast.TryStar)):
+        return [node.body, *(handler.body for handler in node.handlers), node.orelse, node.finalbody]
+    if isinstance(node, ast.Match):
+        return [case.body for case in node.cases]
+    if isinstance(node, (ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.body]
+    return []
