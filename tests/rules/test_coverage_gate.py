@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from analyzers.coverage_config import thresholds_in as _scan
 from analyzers.engine import PARSE_ERROR_CODE
 from analyzers.findings import Finding, Severity
 from analyzers.rule import Valid
-from analyzers.rules.coverage_gate import CoverageGate, _commands, _scan
+from analyzers.rules.coverage_gate import CoverageGate
+from analyzers.shell import find_test_commands as _commands
 from analyzers.testing import run_example
 
 CI = ".github/workflows/ci.yml"
