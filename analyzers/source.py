@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import codecs
 import io
+import sys
 import tokenize
 from functools import cached_property
 from typing import Any
@@ -55,7 +56,9 @@ class SourceFile:
         try:
             return ast.parse(self.text, filename=self.path, type_comments=False)
         except SyntaxError as err:
-            raise ParseError(f"syntax error: {err.msg}", err.lineno or 1) from None
+            # Newer syntax than this interpreter knows reads as an error too: say which Python read it.
+            version = f"{sys.version_info.major}.{sys.version_info.minor}"
+            raise ParseError(f"syntax error (read as Python {version}): {err.msg}", err.lineno or 1) from None
         except (ValueError, RecursionError, MemoryError) as err:
             raise ParseError(f"cannot parse: {err}") from None
 

@@ -110,7 +110,10 @@ def _walk(root: Path, paths: Sequence[str]) -> list[str]:
             found.append(start.relative_to(root).as_posix())
             continue
         for folder, dirs, files in os.walk(start):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+            # Hidden folders are tool caches, except .github, where workflows live.
+            dirs[:] = sorted(
+                d for d in dirs if d not in _SKIP_DIRS and (d == ".github" or not d.startswith("."))
+            )
             base = Path(folder).relative_to(root)
             found.extend((base / name).as_posix() for name in sorted(files))
     return found
