@@ -36,8 +36,9 @@ class BroadExcept(Rule):
     """
     ## What it does
     Checks for `except:`, `except Exception` and `except BaseException` (alone or
-    in a tuple) around a database or network call, whose handler changes what the
-    failure means: it raises a client error (`HTTPException(401)`, `ValueError`)
+    in a tuple) around a database or network call, or in a tuple beside the
+    specific types the author meant (`except (JWTError, Exception)`), whose
+    handler changes what the failure means: it raises a client error (`HTTPException(401)`, `ValueError`)
     without `from`, returns a value such as `None` or `[]` that callers will read
     as a real answer, or swallows the error.
 
@@ -54,8 +55,8 @@ class BroadExcept(Rule):
     the message and carries on is a notice. Not reported: handlers that re-raise
     (`raise`, `raise X from err`, `sys.exit(1)`), log the traceback
     (`logger.exception`, `exc_info=True`), warn, or keep the error
-    (`errors.append(err)`, `future.set_exception(err)`); try blocks that call
-    neither a database nor another service; and, unless they raise a client
+    (`errors.append(err)`, `future.set_exception(err)`); a plain broad
+    clause around code that calls neither a database nor another service; and, unless they raise a client
     error, handlers explained by a comment, in cleanup code, or around optional
     imports.
 
