@@ -206,7 +206,11 @@ def test_rate_limited_job_waits_as_long_as_github_asks(
     queues.append(queue)
     queue.enqueue(request())
     queue.start()
-    wait_for(lambda: queue.stats().jobs.get("retried") == 1, "the job to be rescheduled")
+    # huey signals the error before it stores the retry in its schedule: wait for both.
+    wait_for(
+        lambda: queue.stats().jobs.get("retried") == 1 and len(queue.huey.scheduled()) == 1,
+        "the job to be rescheduled",
+    )
     [scheduled] = queue.huey.scheduled()
     wait = scheduled.eta.replace(tzinfo=UTC) - datetime.now(UTC)
     assert timedelta(seconds=590) < wait <= timedelta(seconds=600)
