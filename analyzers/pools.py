@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -79,6 +80,28 @@ POOL_APIS = {
     for name in names.split()
 }
 # Flask-SQLAlchemy takes the engine's arguments as a dict.
+_POOL_MODULES = "|".join(sorted({name.split(".")[0] for name in POOL_APIS} | {"flask_sqlalchemy"}))
+_IMPORTS_POOL_MODULE = re.compile(
+    rf"^[ \t]*(?:from[ \t]+(?:{_POOL_MODULES})\b|import[ \t][^\n]*\b(?:{_POOL_MODULES})\b)", re.MULTILINE
+)
+_CALL_NAMES = {name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")}
+_CALLS_POOL = re.compile(rf"\b(?:{'|'.join(sorted(_CALL_NAMES))})\s*\(")
+# Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}.
+_FRAMEWORK_POOL = re.compile(r"SQLALCHEMY_|[\"']pool[\"']\s*:")
+_MODULE_INT_CONSTANT = re.compile(r"^(_?[A-Za-z][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*-?\d", re.MULTILINE)
+
+
+def may_size_a_pool(text: str, constant_pattern: re.Pattern[str]) -> bool:
+    """A cheap look at the text before any tree walk: a file that imports no
+    pool library, configures no framework pool and defines no module constant
+    the pattern names cannot have a finding."""
+    if _IMPORTS_POOL_MODULE.search(text) and _CALLS_POOL.search(text):
+        return True
+    if _FRAMEWORK_POOL.search(text):
+        return True
+    return any(constant_pattern.search(match.group(1)) for match in _MODULE_INT_CONSTANT.finditer(text))
+
+
 ENGINE_OPTIONS_CALLS = frozenset({"flask_sqlalchemy.SQLAlchemy"})
 ENGINE_OPTIONS_NAME = "SQLALCHEMY_ENGINE_OPTIONS"
 # A minimum of one connection keeps a single connection warm: not a scaling risk.

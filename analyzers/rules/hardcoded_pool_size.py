@@ -13,6 +13,7 @@ from analyzers.config import matches_any
 from analyzers.context import Context
 from analyzers.findings import Hit, Severity, Suggestion
 from analyzers.pool_sizes import PoolSizeScan, Sizing
+from analyzers.pools import may_size_a_pool
 from analyzers.python.imports import imported_names
 from analyzers.python.nodes import span
 from analyzers.rule import Invalid, Rule, Valid, replace_span
@@ -268,9 +269,12 @@ class HardcodedPoolSize(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         if matches_any(source.path, ONE_OFF_PATHS):
             return
+        pattern = re.compile(self.options.constant_pattern)
+        if not may_size_a_pool(source.text, pattern):
+            return
         change = ctx.changes.get(source.path)
         tree = source.python
-        sizings = PoolSizeScan(tree, change, re.compile(self.options.constant_pattern)).sizings()
+        sizings = PoolSizeScan(tree, change, pattern).sizings()
         reader = _env_reader(tree) if sizings else None
         for sizing in sizings:
             yield _hit(source, sizing, reader)
