@@ -92,7 +92,18 @@ class BroadExcept(Rule):
     summary = "A broad `except` changes what a failure means"
     production_only = True
     compare_base = True
-    needles = (b"except",)
+    # Not plain b"except": the Apache licence header ("except in compliance
+    # with the License") would send every file of such a project to the parser.
+    needles = (
+        b"except:",
+        b"except :",
+        b"except(",
+        b"except (",
+        b"except*",
+        b"except Exception",
+        b"except BaseException",
+        b"except builtins.",
+    )
 
     VALID: ClassVar[list[Valid]] = [
         Valid("try:\n    db.commit()\nexcept Exception:\n    logger.exception('commit failed')\n    raise\n"),
