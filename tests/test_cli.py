@@ -300,3 +300,36 @@ def test_handler_moved_into_a_new_block_is_not_new(
     git_repo.write("app/jobs.py", f"def run(db, q):\n    with lock:\n{wrapped}{wrapped}")
     _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
     assert [f["line"] for f in _json(out)] == [9]
+
+
+WORKFLOW = """\
+name: ci
+on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip install -e . pytest
+{marker}      - run: pytest
+"""
+
+
+def test_yaml_findings_suppression_and_broken_yaml(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("README.md", "x\n")
+    git_repo.commit("base")
+    git_repo.write(".github/workflows/ci.yml", WORKFLOW.format(marker=""))
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert [(f["code"], f["line"]) for f in _json(out)] == [("FL003", 9)]
+    git_repo.write(
+        ".github/workflows/ci.yml", WORKFLOW.format(marker="      # faultline: ignore[coverage-gate]\n")
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert _json(out) == []
+    git_repo.write(".github/workflows/ci.yml", "jobs:\n  test: [unclosed\n")
+    code, out, err = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert [(f["code"], f["severity"]) for f in _json(out)] == [("FL000", "notice")]
+    assert "invalid YAML" in _json(out)[0]["message"]  # type: ignore[operator]
+    assert code == 0 and "Traceback" not in err
