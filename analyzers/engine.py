@@ -115,6 +115,16 @@ class Engine:
         """Paths beyond the changed files that the enabled rules may read."""
         return sorted({path for active in self.active for path in active.rule.context_paths})
 
+    def more_context_paths(self, changes: ChangeSet, repo: RepoView) -> list[str]:
+        """Paths the enabled rules want that only the files already readable
+        through ``repo`` name: a second round of reads for the App."""
+        ctx = Context(repo, changes)
+        paths: set[str] = set()
+        for active in self.active:
+            if any(active.wants(change.path) for change in changes):
+                paths.update(active.rule.more_context(ctx))
+        return sorted(paths)
+
     def run(self, changes: ChangeSet, repo: RepoView) -> Report:
         ctx = Context(repo, changes)
         run = _Run(ctx, self.config)

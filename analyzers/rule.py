@@ -100,6 +100,12 @@ class Rule:
         """Yield hits for ``source``; a RemoteHit lands in another file."""
         raise NotImplementedError
 
+    def more_context(self, ctx: Context) -> Iterable[str]:
+        """Paths to read that only the files' contents name (the configs in a
+        workflow job's working directory). The App fetches them after the
+        changed files and ``context_paths``; the CLI reads files on demand."""
+        return ()
+
     @classmethod
     def rationale(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")

@@ -21,8 +21,8 @@ from analyzers.coverage_config import (
 )
 from analyzers.findings import Hit, Severity
 from analyzers.rule import Invalid, Rule, Valid
-from analyzers.source import SourceFile
-from analyzers.workflows import WORKFLOW_FOLDER
+from analyzers.source import ParseError, SourceFile
+from analyzers.workflows import WORKFLOW_FOLDER, repo_path
 
 MISSING = "`{command}` (job `{job}`) runs the tests with no coverage threshold{hint}"
 MISSING_HINT = "; add `--cov-fail-under=N` or `fail_under` to `[tool.coverage.report]`"
@@ -235,6 +235,19 @@ class CoverageGate(Rule):
             message="lowered from 85 to 70",
         ),
     ]
+
+    def more_context(self, ctx: Context) -> Iterator[str]:
+        """The coverage configs in the folders the workflows' test runs use."""
+        for path in ctx.listing(WORKFLOW_FOLDER):
+            source = ctx.source(path) if path.endswith((".yml", ".yaml")) else None
+            if source is None:
+                continue
+            try:
+                directories = {run.directory for run in find_test_runs(source, ctx)}
+            except ParseError:
+                continue  # reported as FL000 when the run reads it
+            for directory in directories - {""}:
+                yield from (repo_path(directory, name) for name in CONFIG_NAMES)
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         if source.path.startswith(WORKFLOW_FOLDER):

@@ -138,6 +138,8 @@ class PullReader:
             return contents
         await asyncio.gather(*(self._load_file(changes, path, contents.view) for path in contents.wanted))
         await self._load_context(context_paths(engine, contents.wanted), contents.view)
+        # A second round for what only the files read so far name (a job's working directory).
+        await self._load_context(engine.more_context_paths(changes, contents.view), contents.view)
         return contents
 
     async def _load_file(self, changes: ChangeSet, path: str, view: MemoryRepoView) -> None:

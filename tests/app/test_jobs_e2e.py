@@ -489,3 +489,31 @@ def test_injected_rule_and_multi_line_comments(world: World) -> None:
     comments = world.sim.review_comments(pull)
     assert [(c.path, c.start_line, c.line) for c in comments] == [("notes.txt", 2, 3)]
     assert "A TODO ships unfinished work. Nobody comes back to it." in comments[0].body
+
+
+MONOREPO_WORKFLOW = """\
+name: ci
+on: [pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    defaults:
+      run:
+        working-directory: backend
+    steps:
+      - uses: actions/checkout@v4
+      - run: pip install -e . pytest pytest-cov
+      - run: pytest --cov=app
+"""
+
+
+def test_configs_in_a_jobs_working_directory_are_read(world: World) -> None:
+    # backend/pyproject.toml is not part of the change: only the workflow names its folder,
+    # so the job reads it in a second round.
+    base = world.commit({"backend/pyproject.toml": "[project]\nname = 'backend'\n"})
+    head = world.commit({".github/workflows/ci.yml": MONOREPO_WORKFLOW}, parent=base)
+    pull = world.sim.open_pull(FULL_NAME, head, base_sha=base)
+    world.run(pull)
+    assert annotation_spots(the_run(world, head)) == {(".github/workflows/ci.yml", 12)}
+    read = world.sim.requests_matching("GET", f"/repos/{FULL_NAME}/contents/backend/pyproject.toml")
+    assert read and all(r.status == 200 for r in read)
