@@ -8,6 +8,7 @@ every file counts as added.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import enum
 from collections.abc import Iterable, Iterator
@@ -38,6 +39,8 @@ class FileChange:
     added_lines: frozenset[int] = frozenset()
     hunks: tuple[tuple[int, int], ...] = ()
     whole_file: bool = False
+    # Base-side numbers of the lines the change removed or rewrote.
+    removed_lines: frozenset[int] = frozenset()
     # (new-side start, new-side length, old-side lines) per hunk: enough to
     # rebuild the base version from the new one when only a diff is given.
     hunk_sources: tuple[tuple[int, int, tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
@@ -49,6 +52,10 @@ class FileChange:
         if self.whole_file:
             return True
         return any(line in self.added_lines for line in range(first, last + 1))
+
+    def any_removed(self, first: int, last: int) -> bool:
+        """Whether the change removed or rewrote any of these base-side lines."""
+        return any(line in self.removed_lines for line in range(first, last + 1))
 
     def in_hunk(self, line: int) -> bool:
         """True when GitHub would accept an inline comment on this new-side line."""
@@ -127,6 +134,7 @@ def file_change_from_patch(
         status=status,
         old_path=old_path,
         added_lines=_added_lines(hunks),
+        removed_lines=_removed_lines(hunks),
         hunks=_hunk_ranges(hunks),
         hunk_sources=_hunk_sources(hunks),
     )
@@ -169,6 +177,7 @@ def _file_change(patched: PatchedFile) -> FileChange:
         status=_status(patched),
         old_path=old_path,
         added_lines=_added_lines(patched),
+        removed_lines=_removed_lines(patched),
         hunks=_hunk_ranges(patched),
         hunk_sources=_hunk_sources(patched),
     )
@@ -184,6 +193,15 @@ def _status(patched: PatchedFile) -> FileStatus:
     if patched.is_rename:
         return FileStatus.RENAMED
     return FileStatus.MODIFIED
+
+
+def _removed_lines(hunks: Iterable[Hunk]) -> frozenset[int]:
+    return frozenset(
+        line.source_line_no
+        for hunk in hunks
+        for line in hunk
+        if line.is_removed and line.source_line_no is not None
+    )
 
 
 def _added_lines(hunks: Iterable[Hunk]) -> frozenset[int]:
@@ -225,6 +243,10 @@ def _old_lines(hunk: Hunk) -> tuple[str, ...]:
 
 
 def _strip_prefix(name: str) -> str:
+    if len(name) > 1 and name[0] == name[-1] == '"':
+        # git quotes a path with unusual bytes, C-style: "b/caf\303\251.py"
+        raw = codecs.escape_decode(name[1:-1].encode("utf-8", "surrogateescape"))[0]
+        name = raw.decode("utf-8", "replace")
     for prefix in ("a/", "b/"):
         if name.startswith(prefix):
             return name[len(prefix) :]

@@ -22,7 +22,8 @@ PARSE_ERROR_CODE = "FL000"
 PARSE_ERROR_SLUG = "parse-error"
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
-_SUPPRESSION = re.compile(r"#\s*faultline:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+# ``ignore[keys]`` names rules; a bare ``ignore`` (not followed by a bracket) silences all.
+_SUPPRESSION = re.compile(r"#\s*faultline:\s*ignore(?:\s*\[([^\]]*)\]|(?!\s*\[))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Report:
 @dataclass(frozen=True)
 class ActiveRule:
     rule: Rule
-    severity: Severity
+    severity: Severity | None  # the config's override, if any
     include: tuple[str, ...]
     exclude: tuple[str, ...]
 
@@ -71,11 +72,13 @@ def activate(config: Config, rules: Sequence[type[Rule]]) -> list[ActiveRule]:
             raise rule_key_error(key, {rule.slug: rule.code for rule in rules})
     active = []
     for rule in rules:
+        if rule.code in config.rules and rule.slug in config.rules:
+            raise ConfigError(f"rules: {rule.code} and {rule.slug} are the same rule: configure it once")
         settings = config.rules.get(rule.code) or config.rules.get(rule.slug)
         if not _enabled(rule, config, settings.enabled if settings else True):
             continue
         options = _options(rule, settings.options if settings else {})
-        severity = Severity.parse(settings.severity) if settings and settings.severity else rule.severity
+        severity = Severity.parse(settings.severity) if settings and settings.severity else None
         active.append(
             ActiveRule(
                 rule=rule(options),
@@ -239,7 +242,11 @@ class _Run:
             hits = [h for h in rule.check(base, base_ctx) if isinstance(h, Hit)]
         except Exception:  # noqa: BLE001  # faultline: ignore[broad-except] an unparsable base: nothing was there
             return Counter()
-        return Counter("".join((h.fingerprint_key or base.segment(*h.span)).split()) for h in hits)
+        # Only a statement the change took away can have moved: one left untouched
+        # in the base is still there, and must not hide a new one just like it.
+        change = self.ctx.changes.get(source.path)
+        gone = [h for h in hits if change is None or change.any_removed(*h.span)]
+        return Counter("".join((h.fingerprint_key or base.segment(*h.span)).split()) for h in gone)
 
     def counts(self, path: str, hit: Hit) -> bool:
         """In diff mode only hits on added lines (or caused by the change) count."""
@@ -251,8 +258,7 @@ class _Run:
     def finding(self, active: ActiveRule, path: str, hit: Hit, key: str) -> Finding:
         rule = active.rule
         # A severity set in the config wins over the rule's own grading of the hit.
-        overridden = active.severity != rule.severity
-        severity = active.severity if overridden else hit.severity or rule.severity
+        severity = active.severity or hit.severity or rule.severity
         return Finding(
             code=rule.code,
             slug=rule.slug,
@@ -290,13 +296,13 @@ def suppressed(source: SourceFile, hit: Hit, rule: Rule) -> bool:
     lines = {hit.line, hit.line - 1, hit.span[0], hit.span[0] - 1}
     for number in lines:
         text = source.line(number)
-        if "faultline" not in text:
+        if "faultline" not in text.lower():
             continue
         for match in _SUPPRESSION.finditer(text):
             keys = match.group(1)
             if keys is None:
                 return True
-            names = {key.strip() for key in keys.split(",")}
-            if rule.code in names or rule.slug in names:
+            names = {key.strip().lower() for key in keys.split(",")}
+            if rule.code.lower() in names or rule.slug in names:
                 return True
     return False

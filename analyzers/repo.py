@@ -107,12 +107,13 @@ class GitRepoView(FilesystemView):
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(f"{rev}:{path}\n".encode())
         proc.stdin.flush()
-        header = proc.stdout.readline().decode().split()
-        if len(header) != 3 or header[1] != "blob":
-            return None
+        header = proc.stdout.readline().decode(errors="replace").split()
+        if len(header) != 3:
+            return None  # "<name> missing"
+        # Read every object whole, trees included, or the next answer starts mid-object.
         data = proc.stdout.read(int(header[2]))
         proc.stdout.read(1)  # the newline after the object
-        return data
+        return data if header[1] == "blob" else None
 
     def _cat_file(self) -> subprocess.Popen[bytes]:
         if self._batch is None or self._batch.poll() is not None:

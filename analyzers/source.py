@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import codecs
 import io
+import re
 import sys
 import tokenize
 from functools import cached_property
 from typing import Any
 
 PYTHON_SUFFIXES = (".py", ".pyi")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
@@ -43,7 +45,7 @@ class SourceFile:
     @cached_property
     def lines(self) -> list[str]:
         """Lines without their endings; ``lines[0]`` is line 1."""
-        return self.text.splitlines()
+        return split_lines(self.text)
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
@@ -81,6 +83,13 @@ class SourceFile:
     def offset_to_column(self, line: int, utf8_offset: int) -> int:
         """ast gives columns as UTF-8 byte offsets; turn one into a character index."""
         return len(self.line(line).encode()[:utf8_offset].decode(errors="replace"))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as Python's parser and git count them: str.splitlines() would also
+    break at form feeds and other separators, and shift every line after them."""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 def decode(data: bytes, python: bool) -> str:

@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DiffError, GitError) as err:
         print(f"faultline: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:
+        print(f"faultline: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return code
@@ -95,7 +98,7 @@ def _check(args: argparse.Namespace) -> int:
         if args.all:
             workspace = whole_files(root, in_git, paths)
         elif args.diff:
-            workspace = from_diff(root, _read_diff(args.diff))
+            workspace = from_diff(root, _read_diff(args.diff), paths)
         elif not in_git:
             raise UsageError("not inside a git repository: use --all to check files, or --diff")
         else:

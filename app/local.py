@@ -4,6 +4,7 @@ built from a git work tree, a folder, or a diff."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,17 @@ from pathlib import Path
 from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
 from analyzers.repo import FilesystemView, GitError, GitRepoView, RepoView, git
 
-_DIFF_ARGS = ("diff", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/", "--dst-prefix=b/")
+# core.quotePath=false: git would otherwise write "caf\303\251/x.py" for a non-ASCII path.
+_DIFF_ARGS = (
+    "-c",
+    "core.quotePath=false",
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "-M",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
 _SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist"}
 
 
@@ -44,7 +55,9 @@ def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace
         return Workspace(root, _all_added(root, files), GitRepoView(root, None))
     diff = git(root, *_DIFF_ARGS, start, "--", *(paths or ["."]))
     changes = ChangeSet.from_diff(diff)
-    for path in _untracked(root, paths):
+    # pre-commit stashes unstaged changes but leaves untracked files: they are not being committed.
+    untracked = [] if os.environ.get("PRE_COMMIT") else _untracked(root, paths)
+    for path in untracked:
         if path not in changes.files:
             changes.files[path] = _added_file(root, path)
     return Workspace(root, changes, GitRepoView(root, start))
@@ -55,10 +68,18 @@ def whole_files(root: Path, in_git: bool, paths: Sequence[str]) -> Workspace:
     return Workspace(root, ChangeSet.whole(files), FilesystemView(root))
 
 
-def from_diff(root: Path, diff_text: str) -> Workspace:
+def from_diff(root: Path, diff_text: str, paths: Sequence[str] = ()) -> Workspace:
     """A diff from anywhere; new side: the files here; base: the diff undone."""
+    if re.search(r"^\+\+\+ [^\n]*\r$", diff_text, re.MULTILINE):
+        diff_text = diff_text.replace("\r\n", "\n")  # a diff saved with CRLF endings
     changes = ChangeSet.from_diff(diff_text)
+    if paths and "." not in paths:
+        changes.files = {p: c for p, c in changes.files.items() if _under(p, paths)}
     return Workspace(root, changes, _UndoneDiffView(root, changes))
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 class _UndoneDiffView(FilesystemView):
@@ -100,7 +121,12 @@ def _untracked(root: Path, paths: Sequence[str]) -> list[str]:
 
 def _listed_files(root: Path, paths: Sequence[str]) -> list[str]:
     out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ["."]))
-    return [path for path in dict.fromkeys(out.split("\0")) if path and (root / path).is_file()]
+    # A symlink may point out of the repository: its target is not this change's code.
+    return [
+        path
+        for path in dict.fromkeys(out.split("\0"))
+        if path and (root / path).is_file() and not (root / path).is_symlink()
+    ]
 
 
 def _walk(root: Path, paths: Sequence[str]) -> list[str]:
@@ -115,7 +141,9 @@ def _walk(root: Path, paths: Sequence[str]) -> list[str]:
                 d for d in dirs if d not in _SKIP_DIRS and (d == ".github" or not d.startswith("."))
             )
             base = Path(folder).relative_to(root)
-            found.extend((base / name).as_posix() for name in sorted(files))
+            found.extend(
+                (base / name).as_posix() for name in sorted(files) if not (Path(folder) / name).is_symlink()
+            )
     return found
 
 

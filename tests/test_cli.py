@@ -333,3 +333,145 @@ def test_yaml_findings_suppression_and_broken_yaml(
     assert [(f["code"], f["severity"]) for f in _json(out)] == [("FL000", "notice")]
     assert "invalid YAML" in _json(out)[0]["message"]  # type: ignore[operator]
     assert code == 0 and "Traceback" not in err
+
+
+SWALLOW = (
+    "def {name}(db, q):\n    try:\n        return db.execute(q)\n    except Exception:\n        return None\n"
+)
+
+
+def test_a_new_handler_like_an_old_one_is_reported(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/store.py", SWALLOW.format(name="get_user"))
+    git_repo.commit("base")
+    git_repo.write(
+        "app/store.py", SWALLOW.format(name="get_user") + "\n\n" + SWALLOW.format(name="get_order")
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert [f["line"] for f in _json(out)] == [11]
+
+
+def test_fingerprint_survives_a_like_handler_added_above(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/store.py", SWALLOW.format(name="get_user"))
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    (before,) = _json(out)
+    git_repo.write(
+        "app/store.py", SWALLOW.format(name="load_order") + "\n\n" + SWALLOW.format(name="get_user")
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    after = {f["line"]: f["fingerprint"] for f in _json(out)}
+    assert after[11] == before["fingerprint"] and after[4] != before["fingerprint"]
+
+
+def test_config_severity_equal_to_the_rules_default_still_overrides(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write(".github/faultline.yml", "rules:\n  broad-except:\n    severity: error\n")
+    git_repo.commit("base")
+    git_repo.write("app/store.py", SWALLOW.format(name="get_user"))  # a warning by the rule's grading
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert code == 1 and [f["severity"] for f in _json(out)] == ["error"]
+
+
+def test_a_rule_configured_under_code_and_slug_is_an_error(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write(
+        ".github/faultline.yml", "rules:\n  FL001: {severity: notice}\n  broad-except: {enabled: false}\n"
+    )
+    git_repo.commit("base")
+    code, _, err = run(git_repo, monkeypatch, capsys)
+    assert code == 2 and "FL001 and broad-except are the same rule" in err
+
+
+def test_form_feed_does_not_shift_lines(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write(
+        "app/auth.py",
+        "\x0c\n"
+        + AUTH_RISKY.replace(
+            "    except (JWTError, Exception):",
+            "    except (JWTError, Exception):  # faultline: ignore[fl001]",
+        ),
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    assert _json(out) == []  # the suppression on line 9 is found, in any case
+    git_repo.write("app/auth.py", "x = 1  # \x0c\n" + AUTH_RISKY)
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    (finding,) = _json(out)
+    assert finding["line"] == 9
+    assert finding["suggestion"] == {"start_line": 9, "end_line": 9, "replacement": "    except JWTError:"}
+
+
+@pytest.mark.parametrize("comment", ["# faultline: ignore [broad-except]", "# FAULTLINE: ignore[Fl001]"])
+def test_suppression_spelling(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], comment: str
+) -> None:
+    git_repo.write(
+        "app/auth.py",
+        AUTH_RISKY.replace(
+            "    except (JWTError, Exception):", f"    except (JWTError, Exception):  {comment}"
+        ),
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    assert _json(out) == []
+
+
+def test_a_suppression_naming_another_rule_does_not_silence_this_one(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write(
+        "app/auth.py",
+        AUTH_RISKY.replace(
+            "    except (JWTError, Exception):",
+            "    except (JWTError, Exception):  # faultline: ignore [FL004]",
+        ),
+    )
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    assert [f["code"] for f in _json(out)] == ["FL001"]
+
+
+def test_non_ascii_paths(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("café/auth.py", AUTH_BASE)
+    git_repo.commit("base")
+    git_repo.write("café/auth.py", AUTH_RISKY)
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert [(f["path"], f["line"]) for f in _json(out)] == [("café/auth.py", 8)]
+    diff = git_repo.git("diff", "HEAD")  # quoted by git: "a/caf\303\251/auth.py"
+    assert '"a/caf\\303\\251/auth.py"' in diff
+    (git_repo.root / "change.diff").write_text(diff.replace("\n", "\r\n"))  # and saved with CRLF
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--diff", "change.diff", "--format", "json")
+    assert [(f["path"], f["line"]) for f in _json(out)] == [("café/auth.py", 8)]
+
+
+@pytest.mark.parametrize(
+    "args", [["--diff", "no-such.patch"], ["--diff", "."], ["--all", "-o", "no/such/dir/out.txt"]]
+)
+def test_file_errors_are_usage_errors(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run(git_repo, monkeypatch, capsys, *args)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_pre_commit_skips_untracked_files_and_all_skips_symlinks(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    git_repo.write("README.md", "x\n")
+    git_repo.commit("base")
+    git_repo.write("scratch.py", AUTH_RISKY)  # untracked: pre-commit does not stash it, nor commit it
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert _json(out) == []
+    monkeypatch.delenv("PRE_COMMIT")
+    outside = tmp_path / "outside.py"
+    outside.write_text(AUTH_RISKY)
+    (git_repo.root / "linked.py").symlink_to(outside)
+    _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
+    assert [f["path"] for f in _json(out)] == ["scratch.py"]

@@ -320,8 +320,9 @@ def _hit(source: SourceFile, site: Site, verdict: Verdict, change: FileChange | 
     handler = site.handler
     clause_end = (handler.type.end_lineno or handler.lineno) if handler.type else handler.lineno
     message = _message(site, verdict)
-    # Survives edits of the handler body that keep what it does, such as a new log message.
-    key = f"{source.segment(handler.lineno, clause_end)}\n{verdict.kind}"
+    # Survives edits of the handler body that keep what it does, such as a new log
+    # message; the function's name keeps a like handler added above from taking it over.
+    key = f"{site.function}\n{source.segment(handler.lineno, clause_end)}\n{verdict.kind}"
     if change is not None and not change.any_added(handler.lineno, clause_end):
         culprit = verdict.culprit
         line, end = span(culprit)

@@ -10,6 +10,7 @@ from pathlib import Path
 from analyzers.engine import Report
 from analyzers.findings import Finding, Severity
 from analyzers.rule import Rule
+from analyzers.source import split_lines
 
 DEFAULT_DOCS_URL = "https://github.com/faultline-dev/faultline/blob/main/docs/rules/"
 FORMATS = ("text", "json", "sarif", "github")
@@ -41,7 +42,7 @@ class Rendering:
                 text = (self.root / finding.path).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 text = ""
-            self.lines[finding.path] = text.splitlines()
+            self.lines[finding.path] = split_lines(text)
         lines = self.lines[finding.path]
         return lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
 

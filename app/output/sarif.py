@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from analyzers.engine import PARSE_ERROR_CODE, PARSE_ERROR_SLUG
 from analyzers.findings import Finding, Severity
@@ -54,7 +55,7 @@ def _fix(finding: Finding) -> list[dict[str, Any]]:
             "description": {"text": suggestion.title or f"Apply the {finding.slug} suggestion"},
             "artifactChanges": [
                 {
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": quote(finding.path), "uriBaseId": "%SRCROOT%"},
                     "replacements": [
                         {
                             # Whole lines: from the start of the first to the start of the one after the last.
@@ -82,7 +83,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": quote(finding.path), "uriBaseId": "%SRCROOT%"},
                     "region": {
                         "startLine": finding.line,
                         "startColumn": finding.column,
