@@ -43,10 +43,7 @@ class Settings(BaseSettings):
             return None if value == "" else value
         text = value.strip().replace("\\n", "\n")
         if not text.startswith("-----BEGIN"):
-            path = Path(text).expanduser()
-            if not path.is_file():
-                raise ValueError("is neither PEM text nor the path of a PEM file")
-            text = path.read_text(encoding="utf-8").strip()
+            text = _read_key_file(text)
         if "PRIVATE KEY-----" not in text:
             raise ValueError("is not a PEM private key")
         return text
@@ -71,6 +68,22 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.sqlite3"
+
+
+def _read_key_file(value: str) -> str:
+    """The PEM text in the file ``value`` names. Errors never repeat ``value``:
+    it may be the key itself, pasted in another encoding (base64, no header)."""
+    try:
+        path = Path(value).expanduser()
+        found = path.is_file()
+    except (OSError, ValueError):  # a long or odd value is not a path: "File name too long"
+        found = False
+    if not found:
+        raise ValueError("is neither PEM text nor the path of a PEM file")
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"names a file that cannot be read ({type(err).__name__})") from None
 
 
 @lru_cache(maxsize=1)

@@ -58,6 +58,11 @@ def free_port() -> int:
             {"PRIVATE_KEY": "/no/such/key.pem"},
             "faultline: FAULTLINE_PRIVATE_KEY: is neither PEM text nor the path",
         ),
+        (
+            # A key pasted as base64: too long for a file name, and never echoed back.
+            {"PRIVATE_KEY": "TUlJRXBBSUJBQUtDQVFFQTJ" * 40},
+            "faultline: FAULTLINE_PRIVATE_KEY: is neither PEM text nor the path",
+        ),
         ({"WEBHOOK_SECRET": "changeme"}, "faultline: FAULTLINE_WEBHOOK_SECRET: is a placeholder"),
         ({"PORT": "99999"}, "faultline: FAULTLINE_PORT: input should be less than or equal to 65535"),
         ({"APP_ID": "12"}, "faultline: FAULTLINE_PRIVATE_KEY is missing (FAULTLINE_APP_ID set"),
@@ -80,6 +85,7 @@ def test_bad_setting_stops_the_start_with_one_line_naming_it(
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith(expected), result.stderr
+    assert "TUlJRXBBSUJBQUtDQVFFQTJ" not in result.stderr
 
 
 def test_bad_setting_in_the_env_file_is_named_too(tmp_path: Path) -> None:
