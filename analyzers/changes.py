@@ -44,6 +44,9 @@ class FileChange:
     # (new-side start, new-side length, old-side lines) per hunk: enough to
     # rebuild the base version from the new one when only a diff is given.
     hunk_sources: tuple[tuple[int, int, tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
+    # (new-side number, text) of the hunks' added and context lines, to check that
+    # a diff given from elsewhere describes the files on disk.
+    hunk_targets: tuple[tuple[int, str], ...] = field(default=(), compare=False, repr=False)
 
     def is_added(self, line: int) -> bool:
         return self.whole_file or line in self.added_lines
@@ -52,6 +55,13 @@ class FileChange:
         if self.whole_file:
             return True
         return any(line in self.added_lines for line in range(first, last + 1))
+
+    def first_mismatch(self, new_lines: list[str]) -> int | None:
+        """The first new-side line the hunks expect that ``new_lines`` does not have."""
+        for number, text in self.hunk_targets:
+            if number > len(new_lines) or new_lines[number - 1] != text:
+                return number
+        return None
 
     def any_removed(self, first: int, last: int) -> bool:
         """Whether the change removed or rewrote any of these base-side lines."""
@@ -180,6 +190,7 @@ def _file_change(patched: PatchedFile) -> FileChange:
         removed_lines=_removed_lines(patched),
         hunks=_hunk_ranges(patched),
         hunk_sources=_hunk_sources(patched),
+        hunk_targets=_hunk_targets(patched),
     )
 
 
@@ -193,6 +204,15 @@ def _status(patched: PatchedFile) -> FileStatus:
     if patched.is_rename:
         return FileStatus.RENAMED
     return FileStatus.MODIFIED
+
+
+def _hunk_targets(hunks: Iterable[Hunk]) -> tuple[tuple[int, str], ...]:
+    return tuple(
+        (line.target_line_no, line.value.rstrip("\r\n"))
+        for hunk in hunks
+        for line in hunk
+        if (line.is_added or line.is_context) and line.target_line_no is not None
+    )
 
 
 def _removed_lines(hunks: Iterable[Hunk]) -> frozenset[int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
 from analyzers.repo import FilesystemView, GitError, GitRepoView, RepoView, git
+from analyzers.source import split_lines
 
 # core.quotePath=false: git would otherwise write "caf\303\251/x.py" for a non-ASCII path.
 _DIFF_ARGS = (
@@ -75,7 +76,24 @@ def from_diff(root: Path, diff_text: str, paths: Sequence[str] = ()) -> Workspac
     changes = ChangeSet.from_diff(diff_text)
     if paths and "." not in paths:
         changes.files = {p: c for p, c in changes.files.items() if _under(p, paths)}
+    for change in changes:
+        _check_new_side(root, change)
     return Workspace(root, changes, _UndoneDiffView(root, changes))
+
+
+def _check_new_side(root: Path, change: FileChange) -> None:
+    """A diff's findings are placed on the files here: they must be its new side."""
+    if not change.has_new_content:
+        return
+    try:
+        text = (root / change.path).read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError:
+        raise UsageError(f"--diff: {change.path} is not here: check out the diff's new side") from None
+    line = change.first_mismatch(split_lines(text))
+    if line is not None:
+        raise UsageError(
+            f"--diff: {change.path} line {line} is not what the diff says: check out its new side"
+        )
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:

@@ -475,3 +475,13 @@ def test_pre_commit_skips_untracked_files_and_all_skips_symlinks(
     (git_repo.root / "linked.py").symlink_to(outside)
     _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
     assert [f["path"] for f in _json(out)] == ["scratch.py"]
+
+
+def test_diff_of_a_branch_not_checked_out_is_refused(
+    risky_branch: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (risky_branch.root / "change.diff").write_text(risky_branch.git("diff", "main...feature"))
+    risky_branch.git("checkout", "-q", "main")
+    code, out, err = run(risky_branch, monkeypatch, capsys, "--diff", "change.diff")
+    assert (code, out) == (2, "")
+    assert "app/auth.py line 6 is not what the diff says" in err
