@@ -8,10 +8,12 @@ durably and answers 202; a worker then calls ``run_job`` with it:
    access or be the author, and the comment gets reactions;
 2. a job for a SHA that is no longer the head publishes nothing: its check run
    is completed as cancelled;
-3. create the ``Faultline`` check run (in progress), read the config from the
-   default branch, read the pull request, run the engine;
+3. create the ``Faultline`` check run (in progress; or take back the one an
+   interrupted attempt of the same delivery left, cancelling other stale ones),
+   read the config from the default branch, read the pull request, run the engine;
 4. make sure the head has not moved, post one review with the new comments,
-   complete the check run, resolve the threads of findings that are gone.
+   complete the check run, resolve the threads of findings that are gone and
+   reopen those Faultline resolved whose finding is back.
 
 Whatever fails after step 3 began, the check run is completed, never left in
 progress; the error is raised again so the queue can decide to retry
@@ -33,15 +35,17 @@ from githubkit_schemas.latest.models import PullRequest, PullRequestSimple
 from analyzers.changes import ChangeSet
 from analyzers.config import CONFIG_PATH, Config, ConfigError, parse_config
 from analyzers.engine import PARSE_ERROR_CODE, Engine, Report
+from analyzers.findings import Finding
 from analyzers.rule import Rule
 from analyzers.rules import all_rules
-from app.github.client import InstallationClient, TransientGitHubError, status_of
+from app.github.client import InstallationClient, TransientGitHubError, describe, status_of
 from app.github.publish import (
     CheckRunRef,
     Identity,
     Publisher,
     ReviewResult,
     first_review_body,
+    threads_to_reopen,
     threads_to_resolve,
 )
 from app.github.repo_view import PullContents, PullReader, PullRef
@@ -75,6 +79,9 @@ class AnalysisRequest:
     # For /recheck: the comment to react to and who asked (permission checked in the job).
     comment_id: int | None = None
     comment_author: str | None = None
+    # Set by the queue for each attempt: seconds it waits before the next one if this one
+    # fails for a reason time cures; None when this attempt is the last.
+    retry_in: float | None = None
 
 
 def run_job(
@@ -112,7 +119,9 @@ class Job:
         request = self.request
         async with InstallationClient(self.settings, request.installation_id) as client:
             self.client = client
-            self.publisher = Publisher(client, self.owner, self.repo, Identity(self.settings.app_slug))
+            self.publisher = Publisher(
+                client, self.owner, self.repo, Identity(self.settings.app_slug, self.settings.app_id)
+            )
             pull = await self.find_pull()
             if pull is None or pull.state != "open":
                 log.info("delivery %s: no open pull request to check", request.delivery_id)
@@ -209,17 +218,22 @@ class Job:
                 asked, self.request.delivery_id, check_run.superseded(asked, sha)
             )
             return
-        check = await self.publisher.start_check(sha, self.request.delivery_id)
+        check = await self.publisher.open_check(sha, self.request.delivery_id)
         run = Run(self, pull, check)
         try:
             await run.analyse_and_publish()
         except TransientGitHubError as err:
-            await run.give_up(check_run.failed(sha, err, err.retry_after))
+            await run.give_up(check_run.failed(sha, describe(err), self.retry_after(err)))
             raise
         except Exception as err:
             log.exception("delivery %s: the run failed", self.request.delivery_id)
-            await run.give_up(check_run.failed(sha, err))
+            await run.give_up(check_run.failed(sha, describe(err)))
             raise
+
+    def retry_after(self, err: TransientGitHubError) -> float | None:
+        """When the queue will run this job again (it waits at least what GitHub asked), None if never."""
+        retry_in = self.request.retry_in
+        return None if retry_in is None else max(retry_in, err.retry_after)
 
 
 class Run:
@@ -261,6 +275,9 @@ class Run:
         contents = await PullReader(self.client, self.pull_ref()).load(engine, config)
         if not contents.wanted:
             await self.finish(check_run.no_files(self.sha, contents.skipped))
+            # Earlier findings in files the pull request no longer changes are gone.
+            if not contents.truncated:
+                await self.update_threads([], frozenset(s.path for s in contents.skipped))
             return
         report = engine.run(contents.changes, contents.view)
         head = (await self.job.get_pull(self.pull.number)).head.sha
@@ -313,19 +330,25 @@ class Run:
             blob_url=f"{self.job.settings.github_url}/{self.job.owner}/{self.job.repo}/blob/{self.sha}",
         )
         await self.finish(check_run.render(outcome))
-        # No earlier comment, no thread to resolve. An incomplete file list proves
-        # nothing about the files left out of it.
-        if commented and not contents.truncated:
-            await self.resolve_gone(report, contents)
+        # No earlier comment, no thread to update.
+        if commented:
+            await self.update_threads(report.findings, unchecked_paths(report, contents), contents.truncated)
 
-    async def resolve_gone(self, report: Report, contents: PullContents) -> None:
-        """Resolve the threads of findings that are gone. The check run is complete
-        by now: a failure here is logged, not raised, as retrying the whole run for
-        it is not worth it; the next run resolves what this one could not."""
+    async def update_threads(
+        self, findings: Sequence[Finding], unchecked: frozenset[str], truncated: bool = False
+    ) -> None:
+        """Resolve the threads of findings that are gone, reopen those Faultline resolved
+        whose finding is back. An incomplete file list proves nothing about the files
+        left out of it: then nothing is resolved. The check run is complete by now: a
+        failure here is logged, not raised, as retrying the whole run for it is not
+        worth it; the next run does what this one could not."""
         try:
             threads = await self.publisher.bot_threads(self.pull.number)
-            for thread in threads_to_resolve(threads, report.findings, unchecked_paths(report, contents)):
+            gone = [] if truncated else threads_to_resolve(threads, findings, unchecked)
+            for thread in gone:
                 await self.publisher.resolve(thread)
+            for thread in threads_to_reopen(threads, findings):
+                await self.publisher.reopen(thread)
         except (GitHubException, TransientGitHubError) as err:
             log.warning(
                 "delivery %s: could not resolve review threads: %r", self.job.request.delivery_id, err

@@ -50,6 +50,12 @@ DEFAULT_MANIFEST: dict[str, Any] = {
 CALLBACK_PATH = "/setup/callback"
 WEBHOOK_PATH = "/webhook"
 STATE_COOKIE = "faultline_setup_state"
+# In the data dir: where the new App's credentials go when the .env file cannot be written.
+CREDENTIALS_FILE = "app-credentials.env"
+NOT_WRITTEN = (
+    '<p class="warning">Could not write <code>{env_file}</code> ({error}). Copy the lines of '
+    "<code>{saved}</code> into it, or set them in the environment, before restarting.</p>"
+)
 STATE_LIFETIME_SECONDS = 3600  # GitHub's manifest code also expires after an hour
 MAX_OPEN_STATES = 64
 # GitHub logins: alphanumerics and single hyphens, at most 39 characters.
@@ -164,6 +170,7 @@ class SetupFlow:
         self.settings = settings
         self._states: dict[str, float] = {}
         self.done: Credentials | None = None
+        self.saved: Saved | None = None
 
     def new_state(self) -> str:
         now = time.monotonic()
@@ -173,6 +180,14 @@ class SetupFlow:
         state = secrets.token_urlsafe(24)
         self._states[state] = now + STATE_LIFETIME_SECONDS
         return state
+
+    def state_for(self, cookie: str | None) -> str:
+        """The browser's state while it is open (a reload or a second tab must not
+        make the first page's form stale), else a new one."""
+        expiry = self._states.get(cookie) if cookie else None
+        if cookie and expiry is not None and expiry > time.monotonic():
+            return cookie
+        return self.new_state()
 
     def take_state(self, state: str | None, cookie: str | None) -> None:
         """Accept a state once: it must be open, and the browser's cookie must carry it."""
@@ -189,7 +204,7 @@ class SetupFlow:
         if not code or not CODE.match(code):
             raise SetupError(BAD_CODE)
         credentials = await exchange_code(self.settings.github_api_url, code)
-        write_env(self.settings.env_file, credentials.env())
+        self.saved = save_credentials(self.settings, credentials.env())
         self.done = credentials
         return credentials
 
@@ -208,6 +223,26 @@ async def exchange_code(api_url: str, code: str) -> Credentials:
         raise SetupError(NO_SECRET)
     slug = app.slug if isinstance(app.slug, str) else app.html_url.rstrip("/").rsplit("/", 1)[-1]
     return Credentials(app.id, slug, app.name, app.html_url, app.pem, app.webhook_secret)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where the credentials were written, and why not to the .env file if they are elsewhere."""
+
+    path: Path
+    error: str = ""
+
+
+def save_credentials(settings: Settings, values: Mapping[str, str]) -> Saved:
+    """Write the new App's credentials to the .env file, or else to a private file in the
+    data dir: GitHub shows the private key once, so it must not be lost."""
+    try:
+        write_env(settings.env_file, values)
+        return Saved(settings.env_file)
+    except OSError as err:
+        fallback = settings.data_dir / CREDENTIALS_FILE
+        write_env(fallback, values)
+        return Saved(fallback, err.strerror or type(err).__name__)
 
 
 def write_env(path: Path, values: Mapping[str, str]) -> None:
@@ -292,10 +327,17 @@ def install_url(settings: Settings, slug: str) -> str:
     return f"{settings.github_url}/apps/{slug}/installations/new"
 
 
-def registered_page(settings: Settings, credentials: Credentials) -> str:
+def registered_page(settings: Settings, credentials: Credentials, saved: Saved | None = None) -> str:
+    saved = saved or Saved(settings.env_file)
+    note = ""
+    if saved.path != settings.env_file:
+        note = NOT_WRITTEN.format(
+            env_file=escape(str(settings.env_file)), error=escape(saved.error), saved=escape(str(saved.path))
+        )
     return _template("registered.html").substitute(
         name=escape(credentials.name),
-        env_file=escape(str(settings.env_file)),
+        env_file=escape(str(saved.path)),
+        note=note,
         install_url=escape(install_url(settings, credentials.slug)),
         html_url=escape(credentials.html_url),
     )

@@ -229,7 +229,7 @@ class JobQueue:
         return sum(1 for _worker, thread in consumer.worker_threads if thread.is_alive())
 
     def _execute(self, payload: dict[str, Any], task: Any = None) -> None:
-        request = _request_from(payload)
+        request = dataclasses.replace(_request_from(payload), retry_in=_retry_in(task))
         context = structlog.contextvars.bound_contextvars(
             delivery=request.delivery_id,
             trigger=request.trigger,
@@ -285,6 +285,14 @@ def _request_from(payload: Mapping[str, Any]) -> AnalysisRequest:
     # unknown keys are dropped and new fields take their defaults.
     known = {field.name for field in dataclasses.fields(AnalysisRequest)}
     return AnalysisRequest(**{key: value for key, value in payload.items() if key in known})
+
+
+def _retry_in(task: Any) -> float | None:
+    """Seconds huey waits before the task's next attempt (its delay grows by RETRY_BACKOFF
+    after each), None when it has no retry left."""
+    if task is None or not task.retries:
+        return None
+    return float(task.retry_delay or 0)
 
 
 def is_transient(err: BaseException) -> bool:

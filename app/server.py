@@ -44,6 +44,8 @@ from app.webhooks import HANDLED_EVENTS, PayloadError, Skip, request_for, signat
 log = structlog.get_logger("faultline.server")
 
 OUTCOME_HEADER = "X-Faultline-Outcome"
+# Sent to the setup page as well as to the callback: a reload reuses the state it carries.
+STATE_COOKIE_PATH = "/"
 NOT_REGISTERED = "the GitHub App is not registered yet: open this server's home page"
 RUNNING_TITLE = "Faultline is running"
 
@@ -254,8 +256,8 @@ def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"{settings.public_url}/{query}", 307)
         if flow.done is not None:
-            return HTMLResponse(registered_page(settings, flow.done))
-        state = flow.new_state()
+            return HTMLResponse(registered_page(settings, flow.done, flow.saved))
+        state = flow.state_for(request.cookies.get(STATE_COOKIE))
         try:
             page = setup_page(settings, base_manifest, state, checked_webhook_url(webhook_url), org or None)
         except SetupError as err:
@@ -265,7 +267,7 @@ def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
             STATE_COOKIE,
             state,
             max_age=STATE_LIFETIME_SECONDS,
-            path="/setup",
+            path=STATE_COOKIE_PATH,
             httponly=True,
             samesite="lax",
             secure=request.url.scheme == "https",
@@ -280,10 +282,13 @@ def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
             log.warning("setup refused", reason=str(err))
             return HTMLResponse(message_page("Cannot register the App", str(err), kind="error"), 400)
         log.info(
-            "app registered", app_id=credentials.app_id, slug=credentials.slug, env=str(settings.env_file)
+            "app registered",
+            app_id=credentials.app_id,
+            slug=credentials.slug,
+            env=str(flow.saved.path if flow.saved else settings.env_file),
         )
-        response = HTMLResponse(registered_page(settings, credentials))
-        response.delete_cookie(STATE_COOKIE, path="/setup")
+        response = HTMLResponse(registered_page(settings, credentials, flow.saved))
+        response.delete_cookie(STATE_COOKIE, path=STATE_COOKIE_PATH)
         return response
 
 

@@ -23,7 +23,8 @@ from urllib.parse import quote
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.retry import RETRY_RATE_LIMIT, RetryChainDecision, RetryOption, RetryServerError
 
 from app import __version__
 from app.settings import Settings
@@ -39,6 +40,12 @@ TIMEOUT_SECONDS = 30.0
 # When GitHub gives no Retry-After: how long the queue should wait.
 SERVER_ERROR_RETRY_SECONDS = 60.0
 NETWORK_ERROR_RETRY_SECONDS = 30.0
+# GitHub may answer a secondary rate limit with neither Retry-After nor a reset time;
+# its documentation says to wait at least a minute then.
+SECONDARY_RATE_LIMIT = "secondary rate limit"
+SECONDARY_RATE_LIMIT_RETRY_SECONDS = 60.0
+# POSTs that create something anew each time (a check run, a review).
+NOT_REPEATABLE = ("/check-runs", "/reviews")
 
 
 class TransientGitHubError(Exception):
@@ -63,6 +70,24 @@ def _forget_tokens() -> MemCacheStrategy:
     global _token_cache  # noqa: PLW0603 (one cache per process, by design)
     _token_cache = MemCacheStrategy()
     return _token_cache
+
+
+class _RetryIfRepeatable(RetryServerError):
+    """githubkit's retry of 5xx answers, except for a request that creates a check run
+    or a review: GitHub may have made it before answering 502, and a retry makes a
+    second one. Those fail at once; the job's own retry reads what GitHub holds first."""
+
+    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        if isinstance(exc, RequestFailed) and _creates(exc.request):
+            return RetryOption(False)
+        return super().__call__(exc, retry_count)
+
+
+def _creates(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.endswith(NOT_REPEATABLE)
+
+
+AUTO_RETRY = RetryChainDecision(RETRY_RATE_LIMIT, _RetryIfRepeatable())
 
 
 class _KeepOpen(httpx.AsyncBaseTransport):
@@ -105,6 +130,7 @@ class InstallationClient:
             cache_strategy=cache,
             # Never answer from an HTTP cache: the job must see the pull request's current head.
             http_cache=False,
+            auto_retry=AUTO_RETRY,
         )
 
     async def __aenter__(self) -> InstallationClient:
@@ -175,6 +201,27 @@ def status_of(err: Exception) -> int | None:
     return None
 
 
+def github_message(err: RequestFailed) -> str:
+    """The ``message`` of GitHub's error body, "" when it has none."""
+    try:
+        data = err.response.json()
+    except ValueError:
+        return ""
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def describe(err: BaseException) -> str:
+    """An error as a person reads it: GitHub's status and message, not a repr."""
+    if isinstance(err, RequestFailed):
+        said = f"GitHub answered {err.response.status_code} on {err.request.method} {err.request.url.path}"
+        message = github_message(err)
+        return f"{said}: {message}" if message else said
+    if isinstance(err, TransientGitHubError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
 async def _translated(pending: Awaitable[T]) -> T:
     """Await a request; errors that only time cures become TransientGitHubError."""
     try:
@@ -184,10 +231,14 @@ async def _translated(pending: Awaitable[T]) -> T:
             f"GitHub rate limit on {err.request.url.path}", err.retry_after.total_seconds()
         ) from err
     except RequestFailed as err:
-        if err.response.status_code >= 500:
-            status = err.response.status_code
+        status = err.response.status_code
+        if status >= 500:
             raise TransientGitHubError(
                 f"GitHub answered {status} on {err.request.url.path}", SERVER_ERROR_RETRY_SECONDS
+            ) from err
+        if status in (403, 429) and SECONDARY_RATE_LIMIT in github_message(err).lower():
+            raise TransientGitHubError(
+                f"GitHub secondary rate limit on {err.request.url.path}", SECONDARY_RATE_LIMIT_RETRY_SECONDS
             ) from err
         raise
     except RequestError as err:

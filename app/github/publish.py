@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from githubkit.exception import RequestError
-from githubkit_schemas.latest.models import PullRequestReviewComment
+from githubkit_schemas.latest.models import CheckRun, PullRequestReview, PullRequestReviewComment
 from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
 from pydantic import BaseModel, Field
 
@@ -30,7 +30,6 @@ from app.output.review import (
     Placement,
     ReviewComment,
     comment_payload,
-    continued_body,
     fingerprint_in,
     review_body,
     still_placed,
@@ -40,8 +39,10 @@ log = logging.getLogger(__name__)
 
 COMMENTS_PER_PAGE = 100
 THREADS_PER_PAGE = 100
-# After a 422 the review is retried in halves; this caps the requests spent on that.
-MAX_REVIEW_ATTEMPTS = 16
+CHECKS_PER_PAGE = 100
+# After a 422 the comments are tried in halves (pending reviews); this caps the requests spent
+# on that. Halving n comments down to each one alone takes 2n - 2 tries: 48 for the default 25.
+MAX_REVIEW_ATTEMPTS = 48
 
 # Reads the pull request's diff as GitHub has it now.
 DiffReader = Callable[[], Awaitable[ChangeSet]]
@@ -55,6 +56,7 @@ query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: Stri
         nodes {
           id
           isResolved
+          resolvedBy { login }
           path
           comments(first: 1) { nodes { databaseId body author { __typename login } } }
         }
@@ -66,6 +68,11 @@ query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: Stri
 RESOLVE_MUTATION = """
 mutation($thread: ID!) {
   resolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
+}
+"""
+UNRESOLVE_MUTATION = """
+mutation($thread: ID!) {
+  unresolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
 }
 """
 
@@ -90,9 +97,14 @@ class _Comments(BaseModel):
     nodes: list[_Comment | None] = []
 
 
+class _Resolver(BaseModel):
+    login: str = ""
+
+
 class _Thread(BaseModel):
     id: str
     isResolved: bool
+    resolvedBy: _Resolver | None = None
     path: str = ""
     comments: _Comments = _Comments()
 
@@ -115,13 +127,16 @@ class BotThread:
     fingerprint: str
     path: str
     resolved: bool
+    # Resolved by Faultline (the finding was gone), not by a person dismissing it.
+    resolved_by_us: bool = False
 
 
 class Identity:
     """Which comments are Faultline's: the App's bot wrote them and they carry the marker."""
 
-    def __init__(self, slug: str | None) -> None:
+    def __init__(self, slug: str | None, app_id: int | None = None) -> None:
         self.slug = slug
+        self.app_id = app_id
 
     def ours(self, login: str | None, kind: str | None) -> bool:
         if kind not in ("Bot", None):
@@ -139,6 +154,13 @@ def threads_to_resolve(
     time (skipped, unparsable) proves nothing: its threads stay as they are."""
     current = {finding.fingerprint for finding in findings}
     return [t for t in threads if not t.resolved and t.fingerprint not in current and t.path not in unchecked]
+
+
+def threads_to_reopen(threads: Sequence[BotThread], findings: Sequence[Finding]) -> list[BotThread]:
+    """Threads Faultline resolved whose finding is back. A thread a person resolved
+    stays resolved: they dismissed the finding."""
+    current = {finding.fingerprint for finding in findings}
+    return [t for t in threads if t.resolved_by_us and t.fingerprint in current]
 
 
 # -- talking to GitHub ---------------------------------------------------------------------------
@@ -167,6 +189,36 @@ class Publisher:
         self.identity = identity
 
     # check runs
+
+    async def open_check(self, sha: str, external_id: str) -> CheckRunRef:
+        """The check run for this delivery: the one an interrupted attempt of it left
+        in progress, or a new one. Those other runs left in progress are cancelled."""
+        reused: CheckRunRef | None = None
+        for run in await self._checks_in_progress(sha):
+            ref = CheckRunRef(run.id, run.html_url)
+            if reused is None and run.external_id == external_id:
+                reused = ref
+            else:
+                await self.finish_check(ref, check_run.interrupted())
+        return reused or await self.start_check(sha, external_id)
+
+    async def _checks_in_progress(self, sha: str) -> list[CheckRun]:
+        app_id = self.identity.app_id
+        if app_id is None:
+            return []
+        response = await self.client.call(
+            lambda gh: gh.rest.checks.async_list_for_ref(
+                self.owner,
+                self.repo,
+                sha,
+                check_name=CHECK_NAME,
+                status="in_progress",
+                filter_="all",
+                app_id=app_id,
+                per_page=CHECKS_PER_PAGE,
+            )
+        )
+        return response.parsed_data.check_runs
 
     async def start_check(self, sha: str, external_id: str) -> CheckRunRef:
         title, summary = check_run.in_progress(sha)
@@ -290,10 +342,19 @@ class Publisher:
             author = first.author
             if author is None or self.identity.ours(author.login, author.typename):
                 fingerprint = fingerprint_in(first.body) or ""
-        return BotThread(node.id, fingerprint, node.path, node.isResolved)
+        return BotThread(node.id, fingerprint, node.path, node.isResolved, self._resolved_by_us(node))
+
+    def _resolved_by_us(self, node: _Thread) -> bool:
+        # resolvedBy is a User: GitHub gives null when an App resolved the thread.
+        if not node.isResolved:
+            return False
+        return node.resolvedBy is None or self.identity.ours(node.resolvedBy.login, None)
 
     async def resolve(self, thread: BotThread) -> None:
         await self.client.graphql(RESOLVE_MUTATION, {"thread": thread.id})
+
+    async def reopen(self, thread: BotThread) -> None:
+        await self.client.graphql(UNRESOLVE_MUTATION, {"thread": thread.id})
 
     # the review
 
@@ -311,51 +372,125 @@ class Publisher:
         A review is all or nothing: GitHub refuses it whole (422) when one comment
         does not fit its diff. When the diff changed under the run (a pull request
         retargeted onto another base), reading it again (``diff_now``) shows which
-        comments no longer fit: drop those and retry. If GitHub still refuses,
-        retry each half separately until the refused comments are alone. Every
-        other comment is posted exactly once; the reviewer may see a few reviews.
+        comments no longer fit: drop those and retry. If GitHub still refuses, find
+        the refused comments with pending reviews (which GitHub validates and
+        nobody else sees, deleted at once), then post the others in one review.
         """
         result = ReviewResult()
-        pending: list[list[Placement]] = [list(placements)] if placements else []
-        attempts = 0
-        while pending:
-            batch = pending.pop(0)
-            if attempts >= MAX_REVIEW_ATTEMPTS:
-                result.refused.extend(batch)
-                continue
-            attempts += 1
-            text = body(len(batch)) if not result.posted else continued_body(sha)
-            comments = [comment_payload(p, rules) for p in batch]
-            if await self._review(number, sha, text, comments):
-                result.posted.extend(batch)
-                result.reviews += 1
-            elif attempts == 1 and diff_now is not None:
-                kept, gone = still_placed(batch, await diff_now())
-                result.refused.extend(gone)
-                pending[:0] = ([kept] if kept else []) if gone else _halves(batch, result)
-            else:
-                pending[:0] = _halves(batch, result)
+        batch = list(placements)
+        if not batch or await self._post(number, sha, batch, rules, body, result):
+            return result
+        if diff_now is not None:
+            batch, gone = still_placed(batch, await diff_now())
+            result.refused.extend(gone)
+            if not batch or (gone and await self._post(number, sha, batch, rules, body, result)):
+                return result
+        accepted = await self._sift(number, sha, batch, rules, result)
+        if accepted and not await self._post(number, sha, accepted, rules, body, result):
+            log.warning("GitHub refused a review of %d comments it had accepted", len(accepted))
+            result.refused.extend(accepted)
         return result
 
-    async def _review(self, number: int, sha: str, body: str, comments: list[ReviewComment]) -> bool:
-        """True when the review was created, False when GitHub refused it (422)."""
-        try:
-            await self.client.call(
-                lambda gh: gh.rest.pulls.async_create_review(
-                    self.owner,
-                    self.repo,
-                    number,
-                    commit_id=sha,
-                    body=body,
-                    event="COMMENT",
-                    comments=comments,
-                )
+    async def _post(
+        self,
+        number: int,
+        sha: str,
+        batch: list[Placement],
+        rules: Mapping[str, type[Rule]],
+        body: Callable[[int], str],
+        result: ReviewResult,
+    ) -> bool:
+        comments = [comment_payload(p, rules) for p in batch]
+        if await self._review(number, sha, comments, body(len(batch))) is None:
+            return False
+        result.posted.extend(batch)
+        result.reviews += 1
+        return True
+
+    async def _sift(
+        self,
+        number: int,
+        sha: str,
+        batch: list[Placement],
+        rules: Mapping[str, type[Rule]],
+        result: ReviewResult,
+    ) -> list[Placement]:
+        """The comments GitHub accepts, found by halving the refused batch; the
+        refused ones go to ``result``. Costs at most MAX_REVIEW_ATTEMPTS requests
+        (then the comments not tried yet count as refused)."""
+        await self._delete_pending(number)  # GitHub allows one pending review per pull request
+        accepted: list[Placement] = []
+        todo = _halves(batch, result)
+        attempts = 0
+        while todo:
+            part = todo.pop(0)
+            if attempts >= MAX_REVIEW_ATTEMPTS:
+                result.refused.extend(part)
+                continue
+            attempts += 1
+            if await self._probe(number, sha, [comment_payload(p, rules) for p in part]):
+                accepted.extend(part)
+            else:
+                todo[:0] = _halves(part, result)
+        return accepted
+
+    async def _probe(self, number: int, sha: str, comments: list[ReviewComment]) -> bool:
+        """True when GitHub accepts ``comments`` in a (pending, then deleted) review."""
+        review_id = await self._review(number, sha, comments)
+        if review_id is None:
+            return False
+        await self._delete_review(number, review_id)
+        return True
+
+    async def _delete_pending(self, number: int) -> None:
+        """Delete a pending review a run cut short left behind (only its author sees it)."""
+        reviews: list[PullRequestReview] = await self.client.collect(
+            lambda gh: gh.rest.paginate(
+                gh.rest.pulls.async_list_reviews,
+                owner=self.owner,
+                repo=self.repo,
+                pull_number=number,
+                per_page=COMMENTS_PER_PAGE,
             )
+        )
+        for review in reviews:
+            user = review.user
+            if review.state == "PENDING" and user is not None and self.identity.ours(user.login, user.type):
+                await self._delete_review(number, review.id)
+
+    async def _delete_review(self, number: int, review_id: int) -> None:
+        await self.client.call(
+            lambda gh: gh.rest.pulls.async_delete_pending_review(self.owner, self.repo, number, review_id)
+        )
+
+    async def _review(
+        self, number: int, sha: str, comments: list[ReviewComment], body: str | None = None
+    ) -> int | None:
+        """Create a review (pending without ``body``); its id, or None when GitHub refused it (422)."""
+        try:
+            if body is None:
+                response = await self.client.call(
+                    lambda gh: gh.rest.pulls.async_create_review(
+                        self.owner, self.repo, number, commit_id=sha, comments=comments
+                    )
+                )
+            else:
+                response = await self.client.call(
+                    lambda gh: gh.rest.pulls.async_create_review(
+                        self.owner,
+                        self.repo,
+                        number,
+                        commit_id=sha,
+                        body=body,
+                        event="COMMENT",
+                        comments=comments,
+                    )
+                )
         except RequestError as err:
             if status_of(err) == 422:
-                return False
+                return None
             raise
-        return True
+        return response.parsed_data.id
 
 
 def _halves(batch: list[Placement], result: ReviewResult) -> list[list[Placement]]:

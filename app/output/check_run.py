@@ -70,6 +70,8 @@ SUPERSEDED_SUMMARY = (
     "The pull request's head moved to `{new}` while `{old}` was waiting or being checked; "
     "Faultline checks the newer commit instead and published nothing for this one."
 )
+INTERRUPTED_TITLE = "Interrupted"
+INTERRUPTED_SUMMARY = "This run of Faultline was cut short (the server stopped); a newer run replaces it."
 FAILED_TITLE = "Faultline itself failed"
 FAILED_SUMMARY = (
     "Faultline failed while checking `{sha}`: `{error}`. This is not a finding in your code. "
@@ -243,8 +245,14 @@ def superseded(old: str, new: str) -> CheckOutput:
     return CheckOutput("cancelled", SUPERSEDED_TITLE, SUPERSEDED_SUMMARY.format(old=old[:7], new=new[:7]))
 
 
-def failed(sha: str, error: BaseException, retry_after: float | None = None) -> CheckOutput:
-    described = f"{type(error).__name__}: {error}"[:500].replace("`", "'")
+def interrupted() -> CheckOutput:
+    return CheckOutput("cancelled", INTERRUPTED_TITLE, INTERRUPTED_SUMMARY)
+
+
+def failed(sha: str, error: BaseException | str, retry_after: float | None = None) -> CheckOutput:
+    """``error`` is an exception or what to say about it."""
+    described = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    described = described[:500].replace("`", "'")
     if retry_after is not None:
         minutes = plural(max(1, round(retry_after / 60)), "minute")
         return CheckOutput("failure", FAILED_TITLE, RETRY_SUMMARY.format(error=described, minutes=minutes))

@@ -27,7 +27,6 @@ WHY_HEADING = "Why is this risky?"
 
 REVIEW_BODY = "**Faultline** found {phrase} in `{sha}` and comments on {new} of them below.{rest}"
 REVIEW_REST = " Every finding is in the [Faultline check]({url})."
-REVIEW_CONTINUED = "**Faultline**: more comments on `{sha}`."
 # Why a finding is not commented inline (the check run's summary says it).
 NOT_IN_DIFF = "its lines are not in the diff"
 OVER_LIMIT = "over the limit of {limit} inline comments"
@@ -142,10 +141,6 @@ def review_body(findings: list[Finding], new: int, sha: str, check_url: str | No
     rest = REVIEW_REST.format(url=check_url) if check_url else ""
     phrase = count_phrase(findings).replace(" found (", " (")
     return REVIEW_BODY.format(new=new, phrase=phrase, sha=sha[:7], rest=rest)
-
-
-def continued_body(sha: str) -> str:
-    return REVIEW_CONTINUED.format(sha=sha[:7])
 
 
 @dataclass

@@ -3,21 +3,25 @@ each test asserting what the simulator holds afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from githubkit.exception import RequestFailed
 
 from analyzers.context import Context
 from analyzers.findings import Hit, Severity
 from analyzers.rule import Rule
 from analyzers.rules import all_rules
 from analyzers.source import SourceFile
-from app.github.client import TransientGitHubError
+from app.github.client import InstallationClient, TransientGitHubError
+from app.github.publish import Identity, Publisher
 from app.output.review import fingerprint_in
-from tests.app.sim_fixtures import FULL_NAME, World, sim_world
+from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import CheckRun, GitHubSim, PullRequest
+from tests.github_sim.faults import SECONDARY_RATE_LIMIT
 from tests.github_sim.reviews import reply
 
 
@@ -165,6 +169,66 @@ def test_fixed_finding_has_its_thread_resolved_and_kept(world: World, risky: Pul
     assert len(run.annotations) == 2 and run.title == title_from_annotations(run)
 
 
+def test_finding_gone_with_no_file_left_to_check_has_its_thread_resolved(world: World) -> None:
+    pull = world.open_pull({"app/auth.py": AUTH, "README.md": "# shop\nmore\n"})
+    world.run(pull)
+    assert comment_spots(world, pull) == {("app/auth.py", 8)}
+    head = world.push(pull, {"app/auth.py": None})  # the pull request now changes README.md only
+    world.run(pull, "pull_request.synchronize")
+    assert the_run(world, head).title == "No files to check"
+    assert [t.is_resolved for t in world.sim.threads(pull)] == [True]
+
+
+def test_finding_back_after_a_fix_has_its_thread_reopened(world: World, risky: PullRequest) -> None:
+    world.push(risky, {"app/auth.py": AUTH_FIXED})
+    world.run(risky, "pull_request.synchronize")
+    head = world.push(risky, {"app/auth.py": AUTH})  # the risk is back
+    world.run(risky, "pull_request.synchronize")
+    assert not any(t.is_resolved for t in world.sim.threads(risky))
+    assert len(world.sim.review_comments(risky)) == 3  # the old thread reopened, no new comment
+    run = the_run(world, head)
+    assert run.summary is not None and "Each finding is commented inline" in run.summary
+
+
+def test_finding_a_human_resolved_stays_resolved(world: World, risky: PullRequest) -> None:
+    auth = next(
+        t
+        for t in world.sim.threads(risky)
+        if world.sim.comment_records[t.comment_ids[0]].path == "app/auth.py"
+    )
+    auth.is_resolved, auth.resolved_by = True, world.sim.add_user("bob")
+    world.push(risky, padded(RISKY))
+    world.run(risky, "pull_request.synchronize")
+    assert auth.is_resolved and len(world.sim.review_comments(risky)) == 3
+
+
+def start_check(world: World, sha: str, delivery: str) -> None:
+    """A check run left in progress by a run that was cut short (the process stopped)."""
+
+    async def go() -> None:
+        async with InstallationClient(world.settings, world.installation.id) as client:
+            await Publisher(client, OWNER, REPO, Identity(world.settings.app_slug)).start_check(sha, delivery)
+
+    asyncio.run(go())
+
+
+def test_a_retried_delivery_completes_the_check_run_it_started(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    start_check(world, pull.head_sha, "delivery-1")
+    world.run(pull)  # delivery-1 again
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+
+
+def test_a_check_run_left_in_progress_by_another_run_is_cancelled(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    start_check(world, pull.head_sha, "delivery-0")
+    world.run(pull)
+    runs = world.sim.check_runs(FULL_NAME, pull.head_sha)
+    assert [(r.status, r.conclusion) for r in runs] == [("completed", "cancelled"), ("completed", "failure")]
+    assert runs[0].title == "Interrupted"
+
+
 # -- /recheck and re-run -------------------------------------------------------------------------
 
 
@@ -233,6 +297,26 @@ def test_comments_github_refuses_go_to_the_summary(world: World) -> None:
     assert [r.status for r in reviews] == [422, 200]
     (review,) = world.sim.reviews(pull)
     assert "comments on 2 of them below" in review.body
+
+
+@pytest.mark.parametrize("every", [8, 4])
+def test_comments_github_refuses_alone_go_to_the_summary_the_rest_in_one_review(
+    world: World, every: int
+) -> None:
+    head = "from sqlalchemy import create_engine\n\n"
+    files = {f"app/pool_{n}.py": head + f"e = create_engine(url, pool_size={n + 1})\n" for n in range(24)}
+    pull = world.open_pull(files)
+    refused = {f"app/pool_{n}.py" for n in range(0, 24, every)}
+    for path in refused:
+        world.sim.refuse_lines(FULL_NAME, path, [3])
+    world.run(pull)
+    assert {c.path for c in world.sim.review_comments(pull)} == set(files) - refused
+    (review,) = world.sim.reviews(pull)
+    posted = 24 - len(refused)
+    assert f"comments on {posted} of them below" in review.body
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None and f"GitHub refused the comment ({len(refused)}):" in run.summary
+    assert f"{posted} of 24 are commented inline" in run.summary
 
 
 def test_sixty_findings_give_25_comments_and_60_annotations(world: World) -> None:
@@ -424,6 +508,25 @@ def test_one_502_is_retried(world: World) -> None:
     assert the_run(world, pull.head_sha).conclusion == "failure"
 
 
+def test_a_review_github_made_before_a_502_is_not_posted_again(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail_after("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")
+    with pytest.raises(TransientGitHubError):
+        world.run(pull)
+    world.run(pull, delivery_id="delivery-1")  # the queue's retry reads the comments again
+    assert len(world.sim.reviews(pull)) == 1 and comment_spots(world, pull) == RISK_LINES
+
+
+def test_a_check_run_github_made_before_a_502_is_not_made_again(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail_after("POST", f"/repos/{FULL_NAME}/check-runs")
+    with pytest.raises(TransientGitHubError):
+        world.run(pull)
+    world.run(pull, delivery_id="delivery-1")  # the queue's retry finds the check run in progress
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+
+
 def test_rate_limit_completes_the_check_and_raises_for_a_retry(world: World) -> None:
     pull = world.open_pull(RISKY)
     world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
@@ -435,6 +538,50 @@ def test_rate_limit_completes_the_check_and_raises_for_a_retry(world: World) -> 
     world.run(pull)  # the queue's retry
     assert comment_spots(world, pull) == RISK_LINES
     assert [r.conclusion for r in world.sim.check_runs(FULL_NAME, pull.head_sha)] == ["failure", "failure"]
+
+
+def test_secondary_rate_limit_without_retry_after_asks_for_a_retry(world: World) -> None:
+    # GitHub may send a secondary rate limit with neither Retry-After nor x-ratelimit-remaining.
+    pull = world.open_pull(RISKY)
+    world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", status=403, message=SECONDARY_RATE_LIMIT)
+    with pytest.raises(TransientGitHubError) as raised:
+        world.run(pull, retry_in=30.0)
+    assert raised.value.retry_after == 60
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None and "in about 1 minute" in run.summary
+
+
+def test_a_rate_limit_on_the_last_attempt_says_the_run_failed(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
+    with pytest.raises(TransientGitHubError):
+        world.run(pull, retry_in=None)  # the queue will not try again
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None and "will run again" not in run.summary and "/recheck" in run.summary
+
+
+def test_the_summary_counts_the_queues_wait_before_the_retry(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
+    with pytest.raises(TransientGitHubError):
+        world.run(pull, retry_in=240.0)
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None and "in about 4 minutes" in run.summary
+
+
+def test_a_refusal_from_github_is_described_in_the_summary(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail(
+        "POST", f"/repos/{FULL_NAME}/pulls/1/reviews", status=403, message="Resource not accessible"
+    )
+    with pytest.raises(RequestFailed):
+        world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None
+    assert (
+        f"GitHub answered 403 on POST /repos/{FULL_NAME}/pulls/1/reviews: Resource not accessible"
+        in run.summary
+    )
 
 
 class BrokenRule(Rule):

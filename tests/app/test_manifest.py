@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.manifest import (
+    CREDENTIALS_FILE,
     DEFAULT_MANIFEST,
     STATE_COOKIE,
     SetupError,
@@ -224,6 +225,48 @@ def test_callback_writes_the_credentials_to_a_private_env_file(
     )
     assert loaded.public_url == "https://faultline.example.org"
     assert conversions(sim.sim) == ["/app-manifests/code-123/conversions"]
+
+
+def test_a_reload_or_a_second_tab_keeps_the_first_pages_state(
+    setup_settings: Settings, start_server: StartServer, sim: RunningSim
+) -> None:
+    sim.sim.register_manifest_code("code-2", slug="faultline-acme")
+    url = start_server(create_app(setup_settings))
+    with httpx.Client(base_url=url) as browser:
+        first, _manifest = setup_form(browser.get("/").text)
+        second, _manifest = setup_form(browser.get("/").text)
+        assert first == second
+        state = parse_qs(urlsplit(first).query)["state"][0]
+        done = browser.get("/setup/callback", params={"code": "code-2", "state": state})
+    assert done.status_code == 200, done.text
+
+
+def test_credentials_go_to_the_data_dir_when_the_env_file_cannot_be_written(
+    make_settings: MakeSettings, start_server: StartServer, sim: RunningSim, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    settings = make_settings(
+        app_id=None,
+        app_slug=None,
+        private_key=None,
+        webhook_secret=None,
+        github_api_url=sim.base_url,
+        github_url=GITHUB_URL,
+        public_url="https://faultline.example.org",
+        env_file=blocker / ".env",
+    )
+    app = sim.sim.register_manifest_code("code-1", slug="faultline-acme")
+    url = start_server(create_app(settings))
+    with httpx.Client(base_url=url) as browser:
+        setup_form(browser.get("/").text)
+        state = browser.cookies.get(STATE_COOKIE)
+        done = browser.get("/setup/callback", params={"code": "code-1", "state": state})
+    assert done.status_code == 200, done.text
+    saved = settings.data_dir / CREDENTIALS_FILE
+    assert str(saved) in done.text and f"Could not write <code>{blocker / '.env'}</code>" in done.text
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert f"FAULTLINE_WEBHOOK_SECRET={app.webhook_secret}" in saved.read_text().splitlines()
 
 
 def test_callback_with_a_wrong_state_is_refused_and_writes_nothing(

@@ -27,7 +27,7 @@ from app.output.check_run import CheckOutput, annotation
 from app.output.review import MARKER, Placement, by_priority, plan_comments, still_placed
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import PullRequest
-from tests.github_sim.reviews import add_thread
+from tests.github_sim.reviews import add_thread, create_review
 
 
 @pytest.fixture
@@ -148,25 +148,37 @@ def test_review_posts_every_comment_at_once(world: World) -> None:
     )
 
 
-def test_refused_review_is_split_and_each_comment_posted_once(world: World) -> None:
+def test_refused_comment_is_found_and_the_others_posted_in_one_review(world: World) -> None:
     pull = world.open_pull(FILES)
-    pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
-    world.sim.reject("POST", pattern, times=3, errors=["Line could not be resolved"])
+    world.sim.refuse_lines(FULL_NAME, "app/m0.py", [5])
     result = post(world, pull)
-    # [a, b, c] refused; [a] refused: a is the culprit; [b, c] refused; [b] and [c] posted.
     assert [p.finding.path for p in result.refused] == ["app/m0.py"]
     assert sorted(c.path for c in world.sim.review_comments(pull)) == ["app/m1.py", "app/m2.py"]
-    bodies = [r.body for r in world.sim.reviews(pull)]
-    assert bodies == ["The body: 1 comments.", f"**Faultline**: more comments on `{pull.head_sha[:7]}`."]
-    assert len(world.sim.requests_matching("POST", pattern)) == 5
+    (review,) = world.sim.reviews(pull)  # the pending reviews that tried the halves are gone
+    assert (review.body, review.state) == ("The body: 2 comments.", "COMMENTED")
+    pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
+    # [a, b, c] refused; pending [a] refused; pending [b, c] accepted (and deleted); [b, c] posted.
+    assert [r.status for r in world.sim.requests_matching("POST", pattern)] == [422, 422, 200, 200]
+    assert len(world.sim.requests_matching("DELETE", f"{pattern}/*")) == 1
 
 
 def test_review_refused_once_loses_nothing(world: World) -> None:
     pull = world.open_pull(FILES)
     world.sim.reject("POST", f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews", times=1)
     result = post(world, pull)
-    assert result.refused == [] and len(result.posted) == 3 and result.reviews == 2
-    assert len(world.sim.review_comments(pull)) == 3
+    assert result.refused == [] and len(result.posted) == 3 and result.reviews == 1
+    assert len(world.sim.review_comments(pull)) == 3 and len(world.sim.reviews(pull)) == 1
+
+
+def test_a_pending_review_left_behind_is_deleted_first(world: World) -> None:
+    pull = world.open_pull(FILES)
+    bot = world.sim.add_user(world.sim.app.bot.login)
+    spec = {"path": "app/m1.py", "line": 5, "side": "RIGHT", "body": "left behind"}
+    create_review(world.sim, pull, bot, {"commit_id": pull.head_sha, "comments": [spec]})
+    world.sim.refuse_lines(FULL_NAME, "app/m0.py", [5])
+    result = post(world, pull)
+    assert [p.finding.path for p in result.refused] == ["app/m0.py"] and len(result.posted) == 2
+    assert [r.state for r in world.sim.reviews(pull)] == ["COMMENTED"]
 
 
 def test_review_refused_for_good_stops_after_a_few_attempts(world: World) -> None:
@@ -177,7 +189,7 @@ def test_review_refused_for_good_stops_after_a_few_attempts(world: World) -> Non
     many = [Placement(finding(1, path=path, fp=path), 1, 1, False) for path in sorted(files)]
     result = with_publisher(world, lambda p: p.post_review(pull.number, pull.head_sha, many, {}, body))
     assert len(result.refused) == 40 and result.posted == []
-    assert len(world.sim.requests_matching("POST", pattern)) == MAX_REVIEW_ATTEMPTS
+    assert len(world.sim.requests_matching("POST", pattern)) == 1 + MAX_REVIEW_ATTEMPTS
 
 
 def test_refused_review_first_reads_the_diff_again(world: World) -> None:

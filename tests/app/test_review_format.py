@@ -16,7 +16,6 @@ from app.output.review import (
     Placement,
     comment_body,
     comment_payload,
-    continued_body,
     fingerprint_in,
     place,
     review_body,
@@ -189,7 +188,6 @@ def test_review_bodies() -> None:
         "**Faultline** found 2 risks (2 warnings) in `abcdef1` and comments on 1 of them below. "
         "Every finding is in the [Faultline check](https://github.com/acme/shop/runs/1)."
     )
-    assert continued_body("abcdef1234567") == "**Faultline**: more comments on `abcdef1`."
 
 
 def test_added_file_accepts_every_line() -> None:

@@ -42,6 +42,7 @@ class Rule:
     times: int  # requests left to match; a negative count never runs out
     reply: Reply | None = None
     hook: Hook | None = None
+    after: bool = False  # the request is carried out first; then `reply` replaces its answer
 
     def matches(self, method: str, path: str) -> bool:
         if self.times == 0:
@@ -101,6 +102,14 @@ class FaultSwitches:
     ) -> Rule:
         """The next `times` matching requests answer `status` (default 502) before anything else."""
         return self._add_rule(method, pattern, times, failure_reply(status, message), None)
+
+    def fail_after(self, method: str, pattern: str, status: int = 502, times: int = 1) -> Rule:
+        """The next `times` matching requests are carried out, then answer `status`: a gateway
+        that timed out while GitHub did the work (a retry may do it twice)."""
+        rule = Rule(method.upper(), pattern, times, failure_reply(status), None, after=True)
+        with self.lock:
+            self.rules.append(rule)
+        return rule
 
     def rate_limit(self, method: str, pattern: str, times: int = 1, retry_after: int = 1) -> Rule:
         """The next matching requests hit a secondary rate limit: 403 with Retry-After."""

@@ -14,6 +14,8 @@ EVENT_STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "
 SIDES = ("LEFT", "RIGHT")
 MAX_BODY = 65536
 COMMENT_RESOURCE = "PullRequestReviewComment"
+ONE_PENDING = "User can only have one pending review per pull request"
+NOT_PENDING = "Can not delete a non-pending pull request review"
 
 # (message in a review's "errors" list, field and message of the single-comment endpoint)
 PATH_UNRESOLVED = ("Path could not be resolved", "pull_request_review_thread.path", "could not be resolved")
@@ -154,6 +156,8 @@ def create_review(sim: GitHubSim, pr: PullRequest, user: User, body: dict[str, A
     if event in ("APPROVE", "REQUEST_CHANGES") and user is pr.user:
         verb = "approve" if event == "APPROVE" else "request changes on"
         raise ApiError(422, "Unprocessable Entity", errors=[f"Can not {verb} your own pull request"])
+    if event is None and any(r.state == "PENDING" and r.user is user for r in sim.reviews(pr)):
+        raise ApiError(422, "Unprocessable Entity", errors=[ONE_PENDING])
     placements = []
     for spec in specs:
         try:
@@ -166,6 +170,15 @@ def create_review(sim: GitHubSim, pr: PullRequest, user: User, body: dict[str, A
     for placement, spec in placements:
         _add_comment(sim, pr, review, str(spec["body"]), placement, commit_id)
     return review
+
+
+def delete_pending_review(sim: GitHubSim, review: Review) -> None:
+    """Only a pending review can be deleted; its comments (and their threads) go with it."""
+    if review.state != "PENDING":
+        raise ApiError(422, "Unprocessable Entity", errors=[NOT_PENDING])
+    for comment in [c for c in sim.review_comments(review.pr) if c.review_id == review.id]:
+        delete_comment(sim, comment)
+    del sim.review_records[review.id]
 
 
 def submit_review(review: Review, event: Any, body: Any) -> None:

@@ -34,7 +34,9 @@ def create_review(call: Call) -> Reply:
 def _the_review(call: Call) -> Review:
     pr = the_pull(call)
     found = call.sim.review_records.get(call.int_param("review_id"))
-    if found is None or found.pr is not pr:
+    # A pending review is seen by nobody but its author.
+    hidden = found is not None and found.state == "PENDING" and found.user.login != call.actor_login()
+    if found is None or found.pr is not pr or hidden:
         raise not_found()
     return found
 
@@ -42,6 +44,14 @@ def _the_review(call: Call) -> Review:
 @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", needs=READ)
 def get_review(call: Call) -> Reply:
     return ok(review(call.sim, _the_review(call)))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", needs=WRITE)
+def delete_review(call: Call) -> Reply:
+    item = _the_review(call)
+    shown = review(call.sim, item)
+    reviews.delete_pending_review(call.sim, item)
+    return ok(shown)
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events", needs=WRITE)

@@ -81,6 +81,7 @@ def handle(
             reply = _injected(call) or _dispatch(call)
         except ApiError as error:
             reply = error.reply
+        reply = _injected(call, after=True) or reply
         reply.headers = {**reply.headers, **call.reply_headers}
         return reply, RequestRecord(method, path, query, reply.status, body, kind)
 
@@ -104,10 +105,10 @@ def _canonical_path(sim: GitHubSim, path: str) -> str:
     return path
 
 
-def _injected(call: Call) -> Reply | None:
+def _injected(call: Call, after: bool = False) -> Reply | None:
     reply = None
     for rule in list(call.sim.rules):
-        if not rule.matches(call.method, call.path):
+        if rule.after is not after or not rule.matches(call.method, call.path):
             continue
         if rule.hook is not None:
             rule.times -= 1
