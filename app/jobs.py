@@ -39,16 +39,9 @@ from analyzers.findings import Finding
 from analyzers.rule import Rule
 from analyzers.rules import all_rules
 from app.github.client import InstallationClient, TransientGitHubError, describe, status_of
-from app.github.publish import (
-    CheckRunRef,
-    Identity,
-    Publisher,
-    ReviewResult,
-    first_review_body,
-    threads_to_reopen,
-    threads_to_resolve,
-)
+from app.github.publish import CheckRunRef, Publisher, ReviewResult, first_review_body
 from app.github.repo_view import PullContents, PullReader, PullRef
+from app.github.threads import Identity, threads_to_reopen, threads_to_resolve
 from app.output import check_run
 from app.output.check_run import CheckOutput, Outcome
 from app.output.review import REJECTED, plan_comments

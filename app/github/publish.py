@@ -18,12 +18,21 @@ from datetime import UTC, datetime
 from githubkit.exception import RequestError
 from githubkit_schemas.latest.models import CheckRun, PullRequestReview, PullRequestReviewComment
 from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
-from pydantic import BaseModel, Field
 
 from analyzers.changes import ChangeSet
 from analyzers.findings import Finding
 from analyzers.rule import Rule
 from app.github.client import InstallationClient, status_of
+from app.github.threads import (
+    RESOLVE_MUTATION,
+    THREADS_PER_PAGE,
+    THREADS_QUERY,
+    UNRESOLVE_MUTATION,
+    BotThread,
+    Identity,
+    Thread,
+    threads_page,
+)
 from app.output import check_run
 from app.output.check_run import CHECK_NAME, Annotation, CheckOutput
 from app.output.review import (
@@ -38,7 +47,6 @@ from app.output.review import (
 log = logging.getLogger(__name__)
 
 COMMENTS_PER_PAGE = 100
-THREADS_PER_PAGE = 100
 CHECKS_PER_PAGE = 100
 # After a 422 the comments are tried in halves (pending reviews); this caps the requests spent
 # on that. Halving n comments down to each one alone takes 2n - 2 tries: 48 for the default 25.
@@ -46,122 +54,6 @@ MAX_REVIEW_ATTEMPTS = 48
 
 # Reads the pull request's diff as GitHub has it now.
 DiffReader = Callable[[], Awaitable[ChangeSet]]
-
-THREADS_QUERY = """
-query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: String) {
-  repository(owner: $owner, name: $name) {
-    pullRequest(number: $number) {
-      reviewThreads(first: $first, after: $after) {
-        pageInfo { hasNextPage endCursor }
-        nodes {
-          id
-          isResolved
-          resolvedBy { login }
-          path
-          comments(first: 1) { nodes { databaseId body author { __typename login } } }
-        }
-      }
-    }
-  }
-}
-"""
-RESOLVE_MUTATION = """
-mutation($thread: ID!) {
-  resolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
-}
-"""
-UNRESOLVE_MUTATION = """
-mutation($thread: ID!) {
-  unresolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
-}
-"""
-
-
-# -- what GitHub holds already -----------------------------------------------------------------
-
-# The answer to THREADS_QUERY; field names are GraphQL's.
-
-
-class _Author(BaseModel):
-    typename: str = Field(default="", alias="__typename")
-    login: str = ""
-
-
-class _Comment(BaseModel):
-    databaseId: int | None = None
-    body: str = ""
-    author: _Author | None = None
-
-
-class _Comments(BaseModel):
-    nodes: list[_Comment | None] = []
-
-
-class _Resolver(BaseModel):
-    login: str = ""
-
-
-class _Thread(BaseModel):
-    id: str
-    isResolved: bool
-    resolvedBy: _Resolver | None = None
-    path: str = ""
-    comments: _Comments = _Comments()
-
-
-class _PageInfo(BaseModel):
-    hasNextPage: bool = False
-    endCursor: str | None = None
-
-
-class _Threads(BaseModel):
-    pageInfo: _PageInfo = _PageInfo()
-    nodes: list[_Thread | None] = []
-
-
-@dataclass(frozen=True)
-class BotThread:
-    """A review thread opened by Faultline's comment on ``fingerprint``."""
-
-    id: str
-    fingerprint: str
-    path: str
-    resolved: bool
-    # Resolved by Faultline (the finding was gone), not by a person dismissing it.
-    resolved_by_us: bool = False
-
-
-class Identity:
-    """Which comments are Faultline's: the App's bot wrote them and they carry the marker."""
-
-    def __init__(self, slug: str | None, app_id: int | None = None) -> None:
-        self.slug = slug
-        self.app_id = app_id
-
-    def ours(self, login: str | None, kind: str | None) -> bool:
-        if kind not in ("Bot", None):
-            return False
-        if self.slug is None:
-            return kind == "Bot"
-        # REST says "slug[bot]", GraphQL says "slug".
-        return (login or "").removesuffix("[bot]") == self.slug
-
-
-def threads_to_resolve(
-    threads: Sequence[BotThread], findings: Sequence[Finding], unchecked: frozenset[str]
-) -> list[BotThread]:
-    """Open threads whose finding is gone. A file that could not be checked this
-    time (skipped, unparsable) proves nothing: its threads stay as they are."""
-    current = {finding.fingerprint for finding in findings}
-    return [t for t in threads if not t.resolved and t.fingerprint not in current and t.path not in unchecked]
-
-
-def threads_to_reopen(threads: Sequence[BotThread], findings: Sequence[Finding]) -> list[BotThread]:
-    """Threads Faultline resolved whose finding is back. A thread a person resolved
-    stays resolved: they dismissed the finding."""
-    current = {finding.fingerprint for finding in findings}
-    return [t for t in threads if t.resolved_by_us and t.fingerprint in current]
-
 
 # -- talking to GitHub ---------------------------------------------------------------------------
 
@@ -328,14 +220,14 @@ class Publisher:
                 "after": after,
             }
             data = await self.client.graphql(THREADS_QUERY, variables)
-            page = _threads_page(data)
+            page = threads_page(data)
             threads.extend(self._bot_thread(node) for node in page.nodes if node is not None)
             if not page.pageInfo.hasNextPage or not page.pageInfo.endCursor:
                 break
             after = page.pageInfo.endCursor
         return [thread for thread in threads if thread.fingerprint]
 
-    def _bot_thread(self, node: _Thread) -> BotThread:
+    def _bot_thread(self, node: Thread) -> BotThread:
         first = node.comments.nodes[0] if node.comments.nodes else None
         fingerprint = ""
         if first is not None:
@@ -344,7 +236,7 @@ class Publisher:
                 fingerprint = fingerprint_in(first.body) or ""
         return BotThread(node.id, fingerprint, node.path, node.isResolved, self._resolved_by_us(node))
 
-    def _resolved_by_us(self, node: _Thread) -> bool:
+    def _resolved_by_us(self, node: Thread) -> bool:
         # resolvedBy is a User: GitHub gives null when an App resolved the thread.
         if not node.isResolved:
             return False
@@ -501,13 +393,6 @@ def _halves(batch: list[Placement], result: ReviewResult) -> list[list[Placement
         return []
     middle = len(batch) // 2
     return [batch[:middle], batch[middle:]]
-
-
-def _threads_page(data: Mapping[str, object]) -> _Threads:
-    repository = data.get("repository")
-    pull = repository.get("pullRequest") if isinstance(repository, dict) else None
-    threads = pull.get("reviewThreads") if isinstance(pull, dict) else None
-    return _Threads.model_validate(threads or {})
 
 
 def _now() -> datetime:

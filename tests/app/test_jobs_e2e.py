@@ -17,7 +17,8 @@ from analyzers.rule import Rule
 from analyzers.rules import all_rules
 from analyzers.source import SourceFile
 from app.github.client import InstallationClient, TransientGitHubError
-from app.github.publish import Identity, Publisher
+from app.github.publish import Publisher
+from app.github.threads import Identity
 from app.output.review import fingerprint_in
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import CheckRun, GitHubSim, PullRequest

@@ -14,15 +14,8 @@ from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
 from analyzers.engine import PARSE_ERROR_CODE
 from analyzers.findings import Finding, Severity
 from app.github.client import InstallationClient
-from app.github.publish import (
-    MAX_REVIEW_ATTEMPTS,
-    BotThread,
-    CheckRunRef,
-    Identity,
-    Publisher,
-    ReviewResult,
-    threads_to_resolve,
-)
+from app.github.publish import MAX_REVIEW_ATTEMPTS, CheckRunRef, Publisher, ReviewResult
+from app.github.threads import BotThread, Identity, threads_to_resolve
 from app.output.check_run import CheckOutput, annotation
 from app.output.review import MARKER, Placement, by_priority, plan_comments, still_placed
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world

@@ -1,0 +1,135 @@
+"""The review threads Faultline opened: reading them through GraphQL, and
+which to resolve or reopen when a later push fixes a finding or brings it back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from analyzers.findings import Finding
+
+THREADS_PER_PAGE = 100
+
+THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id
+          isResolved
+          resolvedBy { login }
+          path
+          comments(first: 1) { nodes { databaseId body author { __typename login } } }
+        }
+      }
+    }
+  }
+}
+"""
+RESOLVE_MUTATION = """
+mutation($thread: ID!) {
+  resolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
+}
+"""
+UNRESOLVE_MUTATION = """
+mutation($thread: ID!) {
+  unresolveReviewThread(input: {threadId: $thread}) { thread { id isResolved } }
+}
+"""
+
+
+# -- what GitHub holds already -----------------------------------------------------------------
+
+# The answer to THREADS_QUERY; field names are GraphQL's.
+
+
+class _Author(BaseModel):
+    typename: str = Field(default="", alias="__typename")
+    login: str = ""
+
+
+class _Comment(BaseModel):
+    databaseId: int | None = None
+    body: str = ""
+    author: _Author | None = None
+
+
+class _Comments(BaseModel):
+    nodes: list[_Comment | None] = []
+
+
+class _Resolver(BaseModel):
+    login: str = ""
+
+
+class Thread(BaseModel):
+    id: str
+    isResolved: bool
+    resolvedBy: _Resolver | None = None
+    path: str = ""
+    comments: _Comments = _Comments()
+
+
+class _PageInfo(BaseModel):
+    hasNextPage: bool = False
+    endCursor: str | None = None
+
+
+class _Threads(BaseModel):
+    pageInfo: _PageInfo = _PageInfo()
+    nodes: list[Thread | None] = []
+
+
+@dataclass(frozen=True)
+class BotThread:
+    """A review thread opened by Faultline's comment on ``fingerprint``."""
+
+    id: str
+    fingerprint: str
+    path: str
+    resolved: bool
+    # Resolved by Faultline (the finding was gone), not by a person dismissing it.
+    resolved_by_us: bool = False
+
+
+class Identity:
+    """Which comments are Faultline's: the App's bot wrote them and they carry the marker."""
+
+    def __init__(self, slug: str | None, app_id: int | None = None) -> None:
+        self.slug = slug
+        self.app_id = app_id
+
+    def ours(self, login: str | None, kind: str | None) -> bool:
+        if kind not in ("Bot", None):
+            return False
+        if self.slug is None:
+            return kind == "Bot"
+        # REST says "slug[bot]", GraphQL says "slug".
+        return (login or "").removesuffix("[bot]") == self.slug
+
+
+def threads_to_resolve(
+    threads: Sequence[BotThread], findings: Sequence[Finding], unchecked: frozenset[str]
+) -> list[BotThread]:
+    """Open threads whose finding is gone. A file that could not be checked this
+    time (skipped, unparsable) proves nothing: its threads stay as they are."""
+    current = {finding.fingerprint for finding in findings}
+    return [t for t in threads if not t.resolved and t.fingerprint not in current and t.path not in unchecked]
+
+
+def threads_to_reopen(threads: Sequence[BotThread], findings: Sequence[Finding]) -> list[BotThread]:
+    """Threads Faultline resolved whose finding is back. A thread a person resolved
+    stays resolved: they dismissed the finding."""
+    current = {finding.fingerprint for finding in findings}
+    return [t for t in threads if t.resolved_by_us and t.fingerprint in current]
+
+
+def threads_page(data: Mapping[str, object]) -> _Threads:
+    repository = data.get("repository")
+    pull = repository.get("pullRequest") if isinstance(repository, dict) else None
+    threads = pull.get("reviewThreads") if isinstance(pull, dict) else None
+    return _Threads.model_validate(threads or {})
