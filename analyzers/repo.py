@@ -139,10 +139,12 @@ class GitRepoView(FilesystemView):
         self.close()
 
 
-def git(root: Path, *args: str) -> str:
+def git(root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> str:
     """Run git in ``root`` and return its stdout; raise GitError with git's own words."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, check=False)
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    proc = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, env=full_env, input=stdin, check=False
+    )
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         raise GitError(message[-1] if message else f"git {args[0]} failed")

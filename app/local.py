@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +56,37 @@ def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace
     if start is None:
         files = _listed_files(root, paths)
         return Workspace(root, _all_added(root, files), GitRepoView(root, None))
-    diff = git(root, *_DIFF_ARGS, start, "--", *(paths or ["."]))
-    changes = ChangeSet.from_diff(diff)
     # pre-commit stashes unstaged changes but leaves untracked files: they are not being committed.
     untracked = [] if os.environ.get("PRE_COMMIT") else _untracked(root, paths)
-    for path in untracked:
-        if path not in changes.files:
-            changes.files[path] = _added_file(root, path)
-    return Workspace(root, changes, GitRepoView(root, start))
+    diff = _work_tree_diff(root, start, paths, untracked)
+    return Workspace(root, ChangeSet.from_diff(diff), GitRepoView(root, start))
+
+
+def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: list[str]) -> str:
+    """``git diff START`` with the untracked files in it too, as intent-to-add
+    entries of a throwaway copy of the index: a file moved with plain ``mv``
+    then reads as a rename, not as a new file, and nothing is written to the
+    repository (no blob, no change to the real index)."""
+    pathspec = ["--", *(paths or ["."])]
+    if not untracked:
+        return git(root, *_DIFF_ARGS, start, *pathspec)
+    with tempfile.TemporaryDirectory(prefix="faultline-") as scratch:
+        index = Path(scratch) / "index"
+        real_index = root / git(root, "rev-parse", "--git-path", "index").strip()
+        if real_index.is_file():
+            shutil.copyfile(real_index, index)
+        env = {"GIT_INDEX_FILE": str(index)}
+        names = "\0".join(untracked).encode("utf-8", errors="surrogateescape")
+        git(
+            root,
+            "add",
+            "--intent-to-add",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            env=env,
+            stdin=names,
+        )
+        return git(root, *_DIFF_ARGS, start, *pathspec, env=env)
 
 
 def whole_files(root: Path, in_git: bool, paths: Sequence[str]) -> Workspace:

@@ -485,3 +485,24 @@ def test_diff_of_a_branch_not_checked_out_is_refused(
     code, out, err = run(risky_branch, monkeypatch, capsys, "--diff", "change.diff")
     assert (code, out) == (2, "")
     assert "app/auth.py line 6 is not what the diff says" in err
+
+
+def _loose_objects(repo: GitRepo) -> set[str]:
+    folder = repo.root / ".git" / "objects"
+    return {f"{p.parent.name}{p.name}" for p in folder.glob("??/*")}
+
+
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # what an intent-to-add entry points at
+
+
+def test_a_file_moved_with_plain_mv_is_a_rename(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("app/auth.py", AUTH_RISKY)
+    git_repo.commit("base")
+    (git_repo.root / "app" / "auth.py").rename(git_repo.root / "app" / "login.py")  # not staged
+    objects_before = _loose_objects(git_repo)
+    code, out, _ = run(git_repo, monkeypatch, capsys, "--format", "json")
+    assert (code, _json(out)) == (0, [])
+    assert git_repo.git("status", "--porcelain") == " D app/auth.py\n?? app/login.py\n"  # index untouched
+    assert _loose_objects(git_repo) - objects_before <= {EMPTY_BLOB}  # no copy of the user's files
