@@ -126,7 +126,7 @@ def load_project(name: str) -> Project:
     """The project's .py files as ``faultline check --all`` walks them, and their lines."""
     from projects import project_root
 
-    from app.local import whole_files
+    from faultline.app.cli.workspace import whole_files
 
     root = project_root(name)
     walked = sorted(p for p in whole_files(root, False, []).changes.paths if p.endswith(".py"))
@@ -245,7 +245,7 @@ def _command(tool: str, project: Project, work: Path) -> list[str] | None:
     if tool == "faultline":
         # -P: the project folder is the working directory and must not shadow
         # Faultline's own packages (superset has an app.py).
-        return [sys.executable, "-P", "-m", "app.cli", *FAULTLINE_ARGS]
+        return [sys.executable, "-P", "-m", "faultline.app.cli.main", *FAULTLINE_ARGS]
     if tool in PARSE_MODES:
         return [sys.executable, str(Path(__file__).resolve()), "parse", tool, str(work / FILE_LIST)]
     path = executable(tool)
@@ -466,7 +466,7 @@ def profile(project: Project, work: Path) -> str:
         "-o",
         str(stats_file),
         "-m",
-        "app.cli",
+        "faultline.app.cli.main",
         *FAULTLINE_ARGS,
     ]
     subprocess.run(command, cwd=project.root, env=faultline_env(), capture_output=True, check=False)

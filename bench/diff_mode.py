@@ -121,7 +121,7 @@ def _summary(out: bytes) -> str:
 
 def import_times(repo: Path) -> list[tuple[int, int, int, str]]:
     """(self us, cumulative us, depth, module) from ``-X importtime`` of a check."""
-    command = [sys.executable, "-P", "-X", "importtime", "-m", "app.cli", *CHECK_ARGS]
+    command = [sys.executable, "-P", "-X", "importtime", "-m", "faultline.app.cli.main", *CHECK_ARGS]
     proc = subprocess.run(command, cwd=repo, env=faultline_env(), capture_output=True, text=True, check=False)
     rows = []
     for line in proc.stderr.splitlines():
@@ -187,10 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_modes(repo: Path, runs: int) -> list[Timing]:
     python = sys.executable
-    check = [python, "-P", "-m", "app.cli", *CHECK_ARGS]
+    check = [python, "-P", "-m", "faultline.app.cli.main", *CHECK_ARGS]
     timings = [
         time_command("python -c pass (interpreter floor)", [python, "-P", "-c", "pass"], repo, runs),
-        time_command("python -c 'import app.cli'", [python, "-P", "-c", "import app.cli"], repo, runs),
+        time_command(
+            "import faultline.app.cli.main",
+            [python, "-P", "-c", "import faultline.app.cli.main"],
+            repo,
+            runs,
+        ),
         time_command("faultline check (uncommitted)", check, repo, runs),
     ]
     git(repo, "commit", "-q", "-a", "-m", "change")

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analyzers.config import Config
-from analyzers.engine import Engine
-from analyzers.findings import Finding
-from app.local import uncommitted
+from faultline.analyzers.core.config import Config
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.findings import Finding
+from faultline.app.cli.workspace import uncommitted
 
 
 def _git(git_dir: Path, *args: str, cwd: Path | None = None) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.changes import ChangeSet, DiffError, FileStatus, diff_texts, file_change_from_patch
+from faultline.analyzers.core.changes import (
+    ChangeSet,
+    DiffError,
+    FileStatus,
+    diff_texts,
+    file_change_from_patch,
+)
 from tests.conftest import GitRepo
 
 DIFF_ARGS = ("diff", "--no-color", "-M", "--src-prefix=a/", "--dst-prefix=b/")

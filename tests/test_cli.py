@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from faultline.app.cli.main import main
 from tests.conftest import GitRepo
 
-# The installed entry point, not ``python -m app.cli``: a repository under test
+# The installed entry point, not ``python -m app.cli.main``: a repository under test
 # with its own app/ folder would shadow an editable install's package.
 FAULTLINE = str(Path(sys.executable).with_name("faultline"))
 
@@ -261,8 +261,8 @@ def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_docs_are_up_to_date() -> None:
-    from analyzers.rules import all_rules
-    from app.docs import pages
+    from faultline.analyzers.core.registry import all_rules
+    from faultline.app.render.rule_docs import pages
 
     folder = Path(__file__).resolve().parent.parent / "docs" / "rules"
     stale = [

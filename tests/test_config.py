@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.config import Config, ConfigError, matches_any, parse_config
-from analyzers.engine import Engine
-from analyzers.findings import Severity
+from faultline.analyzers.core.config import Config, ConfigError, matches_any, parse_config
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.findings import Severity
 
 
 def test_empty_file_is_the_default() -> None:

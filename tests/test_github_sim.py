@@ -27,6 +27,7 @@ from tests.github_sim.fixtures import SimSlot, github_sim, github_sim_server, se
 from tests.github_sim.gitdata import file_change
 from tests.github_sim.records import Installation, PullRequest
 from tests.github_sim.webhooks import (
+    WEBHOOKS_DIR,
     check_run_payload,
     check_suite_payload,
     delivery,
@@ -35,7 +36,6 @@ from tests.github_sim.webhooks import (
     issue_comment_payload,
     load_payload,
     pull_request_payload,
-    webhooks_dir,
 )
 
 pytestmark = pytest.mark.anyio
@@ -729,14 +729,14 @@ async def test_hook_moves_the_head_between_requests(world: World) -> None:
 # -- webhooks and diffs --------------------------------------------------------------------------
 
 
-def test_shared_dir_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert (webhooks_dir() / "pull_request.opened.json").is_file()
-    monkeypatch.setenv("FAULTLINE_SHARED_DIR", str(tmp_path))
-    assert webhooks_dir() == tmp_path / "fixtures" / "webhooks"
+def test_the_webhook_examples_are_in_the_repository() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert WEBHOOKS_DIR.is_relative_to(root)
+    assert len(list(WEBHOOKS_DIR.glob("*.json"))) == 17
 
 
 def test_every_example_payload_parses_once_completed() -> None:
-    names = sorted(path.stem for path in webhooks_dir().glob("*.json"))
+    names = sorted(path.stem for path in WEBHOOKS_DIR.glob("*.json"))
     assert "pull_request.opened" in names
     for name in names:
         parse_obj(name.split(".")[0], fill_missing(load_payload(name), installation_id=7))

@@ -9,14 +9,14 @@ from typing import ClassVar
 import jsonschema
 import pytest
 
-from analyzers.engine import Report, Skipped
-from analyzers.findings import Finding, Severity, Suggestion
-from analyzers.rule import Invalid, Rule, Valid
-from app.output import Rendering, count_phrase
-from app.output import github as github_output
-from app.output import json as json_output
-from app.output import sarif as sarif_output
-from app.output import text as text_output
+from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.findings import Finding, Severity, Suggestion
+from faultline.analyzers.core.rule import Invalid, Rule, Valid
+from faultline.app.render import Rendering, count_phrase
+from faultline.app.render import actions as github_output
+from faultline.app.render import json as json_output
+from faultline.app.render import sarif as sarif_output
+from faultline.app.render import text as text_output
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.json"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzers.changes import ChangeSet, DiffError
-from analyzers.config import Config, ConfigError, parse_config
-from analyzers.engine import Engine
-from analyzers.repo import MemoryRepoView
+from faultline.analyzers.core.changes import ChangeSet, DiffError
+from faultline.analyzers.core.config import Config, ConfigError, parse_config
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.repo import MemoryRepoView
 
 DIFF_LINES = st.sampled_from(
     [

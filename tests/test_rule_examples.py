@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.engine import PARSE_ERROR_CODE
-from analyzers.rule import Invalid, Rule, Valid
-from analyzers.rules import all_rules
-from analyzers.testing import run_example
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE
+from faultline.analyzers.core.registry import all_rules
+from faultline.analyzers.core.rule import Invalid, Rule, Valid
+from faultline.analyzers.core.testing import run_example
 
 
 def _examples(kind: str) -> list[tuple[type[Rule], Valid]]:

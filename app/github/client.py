@@ -26,8 +26,8 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RETRY_RATE_LIMIT, RetryChainDecision, RetryOption, RetryServerError
 
-from app import __version__
-from app.settings import Settings
+from faultline import __version__
+from faultline.app.settings import Settings
 
 log = logging.getLogger(__name__)
 

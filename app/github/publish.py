@@ -19,11 +19,11 @@ from githubkit.exception import RequestError
 from githubkit_schemas.latest.models import CheckRun, PullRequestReview, PullRequestReviewComment
 from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
 
-from analyzers.changes import ChangeSet
-from analyzers.findings import Finding
-from analyzers.rule import Rule
-from app.github.client import InstallationClient, status_of
-from app.github.threads import (
+from faultline.analyzers.core.changes import ChangeSet
+from faultline.analyzers.core.findings import Finding
+from faultline.analyzers.core.rule import Rule
+from faultline.app.github.client import InstallationClient, status_of
+from faultline.app.github.threads import (
     RESOLVE_MUTATION,
     THREADS_PER_PAGE,
     THREADS_QUERY,
@@ -33,9 +33,9 @@ from app.github.threads import (
     Thread,
     threads_page,
 )
-from app.output import check_run
-from app.output.check_run import CHECK_NAME, Annotation, CheckOutput
-from app.output.review import (
+from faultline.app.render import check_run
+from faultline.app.render.check_run import CHECK_NAME, Annotation, CheckOutput
+from faultline.app.render.comment import (
     Placement,
     ReviewComment,
     comment_payload,

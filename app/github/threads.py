@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from analyzers.findings import Finding
+from faultline.analyzers.core.findings import Finding
 
 THREADS_PER_PAGE = 100
 

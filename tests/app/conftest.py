@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.types import ASGIApp
 
-from app.settings import Settings
-from app.webhooks import sign
+from faultline.app.settings import Settings
+from faultline.app.web.webhooks import sign
 
 APP_ID = 4242
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -47,7 +47,7 @@ def private_key_pem() -> str:
 def _no_faultline_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings read FAULTLINE_* variables: the developer's own must not leak into the tests.
     for name in list(os.environ):
-        if name.startswith("FAULTLINE_") and name != "FAULTLINE_SHARED_DIR":
+        if name.startswith("FAULTLINE_"):
             monkeypatch.delenv(name)
 
 

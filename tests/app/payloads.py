@@ -13,7 +13,7 @@ PR_URL = "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"
 
 
 def example(name: str, *, installation: int | None = INSTALLATION_ID) -> dict[str, Any]:
-    """A fresh copy of ``shared/fixtures/webhooks/<name>.json``, with the App's installation
+    """A fresh copy of ``tests/data/webhooks/<name>.json``, with the App's installation
     (every delivery to an App has one; some examples lack it) and this App's id on checks."""
     payload = copy.deepcopy(load_payload(name))
     if installation is not None:

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from app.jobs import AnalysisRequest
-from app.queue import JobQueue
-from app.settings import Settings
+from faultline.app.settings import Settings
+from faultline.app.work.queue import JobQueue
+from faultline.app.work.request import AnalysisRequest
 
 STARTED_FILE = "job-started"
 REQUEST = AnalysisRequest(

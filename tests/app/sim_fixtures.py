@@ -16,9 +16,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from analyzers.rule import Rule
-from app.jobs import AnalysisRequest, run_job
-from app.settings import Settings
+from faultline.analyzers.core.rule import Rule
+from faultline.app.review.run import run_job
+from faultline.app.settings import Settings
+from faultline.app.work.request import AnalysisRequest
 from tests.github_sim import GitHubSim, PullRequest, running_sim
 from tests.github_sim.records import Installation
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from analyzers.engine import Report, Skipped
-from analyzers.findings import Finding, Severity
-from app.output import docs_url
-from app.output.check_run import (
+from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.app.render import docs_url
+from faultline.app.render.check_run import (
     ANNOTATIONS_PER_REQUEST,
     CUT_NOTE,
     MAX_SUMMARY,
@@ -24,7 +24,7 @@ from app.output.check_run import (
     rule_table,
     superseded,
 )
-from app.output.review import NOT_IN_DIFF, OVER_LIMIT
+from faultline.app.render.comment import NOT_IN_DIFF, OVER_LIMIT
 
 
 def finding(

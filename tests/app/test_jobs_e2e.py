@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from githubkit.exception import RequestFailed
 
-from analyzers.context import Context
-from analyzers.findings import Hit, Severity
-from analyzers.rule import Rule
-from analyzers.rules import all_rules
-from analyzers.source import SourceFile
-from app.github.client import InstallationClient, TransientGitHubError
-from app.github.publish import Publisher
-from app.github.threads import Identity
-from app.output.review import fingerprint_in
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.findings import Hit, Severity
+from faultline.analyzers.core.registry import all_rules
+from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.core.source import SourceFile
+from faultline.app.github.client import InstallationClient, TransientGitHubError
+from faultline.app.github.publish import Publisher
+from faultline.app.github.threads import Identity
+from faultline.app.render.comment import fingerprint_in
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import CheckRun, GitHubSim, PullRequest
 from tests.github_sim.faults import SECONDARY_RATE_LIMIT

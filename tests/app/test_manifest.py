@@ -14,7 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from app.manifest import (
+from faultline.app.settings import Settings
+from faultline.app.web.server import create_app
+from faultline.app.web.setup import (
     CREDENTIALS_FILE,
     DEFAULT_MANIFEST,
     STATE_COOKIE,
@@ -24,8 +26,6 @@ from app.manifest import (
     registration_url,
     write_env,
 )
-from app.server import create_app
-from app.settings import Settings
 from tests.app.conftest import MakeSettings, StartServer
 from tests.github_sim import GitHubSim, RunningSim, running_sim
 

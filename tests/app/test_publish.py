@@ -10,14 +10,14 @@ from typing import TypeVar
 
 import pytest
 
-from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
-from analyzers.engine import PARSE_ERROR_CODE
-from analyzers.findings import Finding, Severity
-from app.github.client import InstallationClient
-from app.github.publish import MAX_REVIEW_ATTEMPTS, CheckRunRef, Publisher, ReviewResult
-from app.github.threads import BotThread, Identity, threads_to_resolve
-from app.output.check_run import CheckOutput, annotation
-from app.output.review import MARKER, Placement, by_priority, plan_comments, still_placed
+from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.app.github.client import InstallationClient
+from faultline.app.github.publish import MAX_REVIEW_ATTEMPTS, CheckRunRef, Publisher, ReviewResult
+from faultline.app.github.threads import BotThread, Identity, threads_to_resolve
+from faultline.app.render.check_run import CheckOutput, annotation
+from faultline.app.render.comment import MARKER, Placement, by_priority, plan_comments, still_placed
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import PullRequest
 from tests.github_sim.reviews import add_thread, create_review

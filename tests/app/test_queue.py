@@ -16,11 +16,11 @@ import pytest
 from githubkit.exception import SecondaryRateLimitExceeded
 from githubkit.response import Response as GitHubResponse
 
-from app import queue as queue_module
-from app.github.client import TransientGitHubError
-from app.jobs import AnalysisRequest
-from app.queue import RETRIES, JobQueue, is_transient, retry_after
-from app.settings import Settings
+from faultline.app.work import queue as queue_module
+from faultline.app.github.client import TransientGitHubError
+from faultline.app.settings import Settings
+from faultline.app.work.queue import RETRIES, JobQueue, is_transient, retry_after
+from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import MakeSettings
 from tests.app.queue_worker import REQUEST, STARTED_FILE
 

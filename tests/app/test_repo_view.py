@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.changes import FileStatus, file_change_from_patch
-from analyzers.config import Config
-from analyzers.context import Context
-from analyzers.engine import Engine
-from analyzers.findings import Hit, Severity
-from analyzers.rule import Rule
-from analyzers.source import SourceFile
-from app.github.client import InstallationClient
-from app.github.repo_view import (
+from faultline.analyzers.core.changes import FileStatus, file_change_from_patch
+from faultline.analyzers.core.config import Config
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.findings import Hit, Severity
+from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.core.source import SourceFile
+from faultline.app.github.client import InstallationClient
+from faultline.app.github.reader import (
     PullContents,
     PullReader,
     PullRef,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from analyzers.changes import FileChange, FileStatus, diff_texts
-from analyzers.context import Context
-from analyzers.engine import PARSE_ERROR_CODE
-from analyzers.findings import Finding, Hit, Severity, Suggestion
-from analyzers.rule import Rule
-from analyzers.source import SourceFile
-from app.output import docs_url
-from app.output.review import (
+from faultline.analyzers.core.changes import FileChange, FileStatus, diff_texts
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE
+from faultline.analyzers.core.findings import Finding, Hit, Severity, Suggestion
+from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.core.source import SourceFile
+from faultline.app.render import docs_url
+from faultline.app.render.comment import (
     MARKER,
     Placement,
     comment_body,

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.jobs import AnalysisRequest
-from app.queue import JobQueue
-from app.serve import load_settings
-from app.settings import Settings
+from faultline.app.cli.serve import load_settings
+from faultline.app.settings import Settings
+from faultline.app.work.queue import JobQueue
+from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import APP_ID, WEBHOOK_SECRET, MakeSettings, private_key_pem, signed_headers
 from tests.app.payloads import example
 
@@ -29,7 +29,6 @@ BAD_PEM = "-----BEGIN RSA PRIVATE KEY-----\\nbm90IGEga2V5\\n-----END RSA PRIVATE
 
 def clean_env(**values: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("FAULTLINE_")}
-    env.pop("FAULTLINE_SHARED_DIR", None)
     env["PYTHONPATH"] = str(ROOT)
     return env | {f"FAULTLINE_{name}": value for name, value in values.items()}
 
@@ -39,7 +38,7 @@ def credentials() -> dict[str, str]:
 
 
 def faultline(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "app.cli", "serve", *args]
+    command = [sys.executable, "-m", "faultline.app.cli.main", "serve", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -133,7 +132,7 @@ def serve_process(tmp_path: Path) -> Iterator[StartServe]:
     def start(env: dict[str, str]) -> Server:
         port = free_port()
         log = tmp_path / f"serve-{port}.log"
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "faultline.app.cli.main", "serve", "--port", str(port)]
         with log.open("w") as stderr:
             process = subprocess.Popen(
                 command, cwd=tmp_path, env=env, stderr=stderr, stdout=stderr, text=True

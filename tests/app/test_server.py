@@ -15,11 +15,11 @@ import httpx
 import pytest
 import structlog
 
-from app.jobs import AnalysisRequest
-from app.queue import JobQueue, QueueStats
-from app.server import OUTCOME_HEADER, create_app
-from app.settings import Settings
-from app.webhooks import sign
+from faultline.app.settings import Settings
+from faultline.app.web.server import OUTCOME_HEADER, create_app
+from faultline.app.web.webhooks import sign
+from faultline.app.work.queue import JobQueue, QueueStats
+from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import (
     APP_ID,
     WEBHOOK_SECRET,

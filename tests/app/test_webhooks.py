@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from app.jobs import AnalysisRequest
-from app.webhooks import PayloadError, Skip, request_for, sign, signature_matches
+from faultline.app.web.webhooks import PayloadError, Skip, request_for, sign, signature_matches
+from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import APP_ID
 from tests.app.payloads import INSTALLATION_ID, example, recheck_comment
 

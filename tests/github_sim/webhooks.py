@@ -1,7 +1,6 @@
 """Webhook deliveries for tests: GitHub's example payloads, pointed at simulator objects and signed.
 
-The examples live in `shared/fixtures/webhooks/` beside the repository checkout (or under the
-directory named by FAULTLINE_SHARED_DIR).
+The examples are in `tests/data/webhooks/`.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,25 +19,13 @@ from .routes_checks import check_run_json, pull_requests_minimal
 from .routes_issues import comment_json
 from .state import GitHubSim, node_id
 
-SHARED_ENV = "FAULTLINE_SHARED_DIR"
-FIXTURES = Path("fixtures") / "webhooks"
-
-
-def webhooks_dir() -> Path:
-    """`$FAULTLINE_SHARED_DIR/fixtures/webhooks`, else the nearest `shared/fixtures/webhooks` upward."""
-    configured = os.environ.get(SHARED_ENV)
-    if configured:
-        return Path(configured) / FIXTURES
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / FIXTURES
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"no shared/{FIXTURES} above {Path(__file__).parent}; set {SHARED_ENV}")
+# GitHub's example deliveries, copied into the repository (see the README there).
+WEBHOOKS_DIR = Path(__file__).resolve().parent.parent / "data" / "webhooks"
 
 
 def load_payload(name: str) -> dict[str, Any]:
     """An example delivery, e.g. "pull_request.opened", as GitHub's docs publish it."""
-    path = webhooks_dir() / (name if name.endswith(".json") else f"{name}.json")
+    path = WEBHOOKS_DIR / (name if name.endswith(".json") else f"{name}.json")
     payload: dict[str, Any] = json.loads(path.read_text())
     return payload
 
@@ -118,7 +104,7 @@ def _base(
 
 
 def _example(name: str, fallback: str) -> str:
-    return name if (webhooks_dir() / f"{name}.json").is_file() else fallback
+    return name if (WEBHOOKS_DIR / f"{name}.json").is_file() else fallback
 
 
 def pull_request_payload(

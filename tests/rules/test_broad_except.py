@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from analyzers.findings import Finding, Severity
-from analyzers.rule import Valid
-from analyzers.rules.broad_except import BroadExcept
-from analyzers.testing import run_example
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.rules.errors.broad_except import BroadExcept
 
 
 def check(code: str, base: str | None = None, path: str = "app/service.py") -> list[Finding]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from analyzers.changes import ChangeSet, FileChange, FileStatus, diff_texts
-from analyzers.config import Config
-from analyzers.engine import Engine
-from analyzers.findings import Finding, Severity
-from analyzers.repo import MemoryRepoView
-from analyzers.rules.cascade_delete import CascadeDelete, sql_cascades
+from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
+from faultline.analyzers.core.config import Config
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.repo import MemoryRepoView
+from faultline.analyzers.rules.database.cascade_delete import CascadeDelete, sql_cascades
 
 
 def run(base: dict[str, str], new: dict[str, str]) -> list[Finding]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.coverage_config import thresholds_in as _scan
-from analyzers.engine import PARSE_ERROR_CODE
-from analyzers.findings import Finding, Severity
-from analyzers.rule import Valid
-from analyzers.rules.coverage_gate import CoverageGate
-from analyzers.shell import find_test_commands as _commands
-from analyzers.testing import run_example
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.lib.github_actions.shell import find_test_commands as _commands
+from faultline.analyzers.rules.ci.coverage_config import thresholds_in as _scan
+from faultline.analyzers.rules.ci.coverage_gate import CoverageGate
 
 CI = ".github/workflows/ci.yml"
 

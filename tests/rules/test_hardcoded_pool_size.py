@@ -6,14 +6,14 @@ import textwrap
 
 import pytest
 
-from analyzers.changes import ChangeSet, diff_texts
-from analyzers.config import ConfigError, parse_config
-from analyzers.engine import Engine
-from analyzers.findings import Finding, Severity
-from analyzers.repo import MemoryRepoView
-from analyzers.rule import Valid
-from analyzers.rules.hardcoded_pool_size import HardcodedPoolSize
-from analyzers.testing import run_example
+from faultline.analyzers.core.changes import ChangeSet, diff_texts
+from faultline.analyzers.core.config import ConfigError, parse_config
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.repo import MemoryRepoView
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.rules.database.hardcoded_pool_size import HardcodedPoolSize
 
 
 def check(code: str, path: str = "app/db.py") -> list[Finding]:

@@ -1,0 +1,164 @@
+"""The ``.github/faultline.yml`` model and its errors.
+
+Example::
+
+    fail_on: warning          # error (default), warning, notice, never
+    max_comments: 25          # inline comments per review (the App)
+    exclude: ["vendor/**"]    # paths no rule looks at
+    disable: [coverage-gate]  # rules by code or slug
+    rules:
+      broad-except:
+        severity: error       # override the rule's own severity
+        include: ["tests/**"] # look at paths the rule skips by default
+        exclude: ["scripts/**"]
+      hardcoded-pool-size:
+        options: {constant_pattern: "POOL"}
+
+An invalid file raises ConfigError whose message names the key and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from faultline.analyzers.core.findings import Severity
+
+CONFIG_PATH = ".github/faultline.yml"
+FailOn = Literal["error", "warning", "notice", "never"]
+
+
+class ConfigError(ValueError):
+    """The config file is not valid; the message is meant for the user as it is."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleConfig(_Strict):
+    enabled: bool = True
+    severity: Literal["error", "warning", "notice"] | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    fail_on: FailOn = "error"
+    max_comments: int = Field(default=25, ge=0, le=100)
+    exclude: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+    enable: tuple[str, ...] | None = None
+    rules: dict[str, RuleConfig] = Field(default_factory=dict)
+
+    @field_validator("exclude", "disable", "enable", mode="before")
+    @classmethod
+    def _single_string(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def fail_level(self) -> Severity | None:
+        return None if self.fail_on == "never" else Severity.parse(self.fail_on)
+
+    def is_excluded(self, path: str) -> bool:
+        return matches_any(path, self.exclude)
+
+
+def parse_config(text: str | bytes, source: str = CONFIG_PATH) -> Config:
+    """Parse YAML text into a Config; raise ConfigError naming what is wrong."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: not UTF-8 text") from None
+    try:
+        data = YAML(typ="safe").load(io.StringIO(text))
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {describe_validation_error(err)}") from None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line per problem: ``key.path: what was expected``."""
+    parts = []
+    for problem in err.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def matches_any(path: str, patterns: Iterable[str]) -> bool:
+    return any(_glob(pattern).match(path) for pattern in patterns)
+
+
+@lru_cache(maxsize=512)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Compile a gitignore-like glob: ``**`` crosses folders, ``*`` does not,
+    a pattern without a slash matches a name in any folder, a trailing slash
+    or a folder name matches everything under it."""
+    pattern = pattern.strip()
+    anchored = "/" in pattern.rstrip("/")
+    pattern = pattern.strip("/")
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]) if pattern[i] != "[" else _bracket(pattern, i, out))
+            i = _after_bracket(pattern, i)
+    body = "".join(out)
+    prefix = "" if anchored else "(?:.*/)?"
+    return re.compile(f"^{prefix}{body}(?:/.*)?$")
+
+
+def _bracket(pattern: str, i: int, out: list[str]) -> str:
+    end = pattern.find("]", i + 1)
+    if end == -1:
+        return re.escape("[")
+    return fnmatch.translate(pattern[i : end + 1])[4:-3]
+
+
+def _after_bracket(pattern: str, i: int) -> int:
+    if pattern[i] != "[":
+        return i + 1
+    end = pattern.find("]", i + 1)
+    return i + 1 if end == -1 else end + 1
+
+
+def rule_key_error(key: str, known: Mapping[str, str]) -> ConfigError:
+    names = ", ".join(sorted(known))
+    return ConfigError(f"{CONFIG_PATH}: unknown rule {key!r} (known: {names})")

@@ -1,0 +1,314 @@
+"""Run the applicable rules over a change: read and parse each file once, keep
+only what the change added, apply the config and suppressions."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ValidationError
+
+from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus
+from faultline.analyzers.core.config import (
+    Config,
+    ConfigError,
+    describe_validation_error,
+    matches_any,
+    rule_key_error,
+)
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.findings import Finding, Hit, Severity, fingerprint
+from faultline.analyzers.core.repo import RepoView
+from faultline.analyzers.core.rule import NON_PRODUCTION, RemoteHit, Rule
+from faultline.analyzers.core.source import ParseError, SourceFile
+
+PARSE_ERROR_CODE = "FL000"
+PARSE_ERROR_SLUG = "parse-error"
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+# ``ignore[keys]`` names rules; a bare ``ignore`` (not followed by a bracket) silences all.
+_SUPPRESSION = re.compile(r"#\s*faultline:\s*ignore(?:\s*\[([^\]]*)\]|(?!\s*\[))", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rule_errors: list[str] = field(default_factory=list)
+    files_checked: int = 0
+
+    def counts(self) -> Counter[Severity]:
+        return Counter(finding.severity for finding in self.findings)
+
+    def failing(self, level: Severity | None) -> list[Finding]:
+        if level is None:
+            return []
+        return [finding for finding in self.findings if finding.severity >= level]
+
+
+@dataclass(frozen=True)
+class ActiveRule:
+    rule: Rule
+    severity: Severity | None  # the config's override, if any
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def wants(self, path: str) -> bool:
+        rule = self.rule
+        if not rule.applies_to(path) or matches_any(path, self.exclude):
+            return False
+        if rule.production_only and matches_any(path, NON_PRODUCTION):
+            return matches_any(path, self.include)
+        return True
+
+
+def activate(config: Config, rules: Sequence[type[Rule]]) -> list[ActiveRule]:
+    """The enabled rules with their options, severity and paths from the config."""
+    index = {key: rule for rule in rules for key in (rule.code, rule.slug)}
+    for key in (*config.disable, *(config.enable or ()), *config.rules):
+        if key not in index:
+            raise rule_key_error(key, {rule.slug: rule.code for rule in rules})
+    active = []
+    for rule in rules:
+        if rule.code in config.rules and rule.slug in config.rules:
+            raise ConfigError(f"rules: {rule.code} and {rule.slug} are the same rule: configure it once")
+        settings = config.rules.get(rule.code) or config.rules.get(rule.slug)
+        if not _enabled(rule, config, settings.enabled if settings else True):
+            continue
+        options = _options(rule, settings.options if settings else {})
+        severity = Severity.parse(settings.severity) if settings and settings.severity else None
+        active.append(
+            ActiveRule(
+                rule=rule(options),
+                severity=severity,
+                include=settings.include if settings else (),
+                exclude=settings.exclude if settings else (),
+            )
+        )
+    return active
+
+
+def _enabled(rule: type[Rule], config: Config, enabled_in_rules: bool) -> bool:
+    keys = {rule.code, rule.slug}
+    if config.enable is not None and not keys & set(config.enable):
+        return False
+    return enabled_in_rules and not keys & set(config.disable)
+
+
+def _options(rule: type[Rule], raw: dict[str, object]) -> BaseModel:
+    try:
+        return rule.Options.model_validate(raw)
+    except ValidationError as err:
+        detail = describe_validation_error(err)
+        raise ConfigError(f"rules.{rule.slug}.options: {detail}") from None
+
+
+class Engine:
+    def __init__(self, config: Config, rules: Sequence[type[Rule]] | None = None) -> None:
+        if rules is None:
+            from faultline.analyzers.core.registry import all_rules
+
+            rules = all_rules()
+        self.config = config
+        self.active = activate(config, rules)
+
+    def context_paths(self) -> list[str]:
+        """Paths beyond the changed files that the enabled rules may read."""
+        return sorted({path for active in self.active for path in active.rule.context_paths})
+
+    def more_context_paths(self, changes: ChangeSet, repo: RepoView) -> list[str]:
+        """Paths the enabled rules want that only the files already readable
+        through ``repo`` name: a second round of reads for the App."""
+        ctx = Context(repo, changes)
+        paths: set[str] = set()
+        for active in self.active:
+            if any(active.wants(change.path) for change in changes):
+                paths.update(active.rule.more_context(ctx))
+        return sorted(paths)
+
+    def run(self, changes: ChangeSet, repo: RepoView) -> Report:
+        ctx = Context(repo, changes)
+        run = _Run(ctx, self.config)
+        for change in changes:
+            run.check_file(change, [a for a in self.active if a.wants(change.path)])
+        run.report.findings.sort(key=lambda finding: finding.sort_key)
+        return run.report
+
+
+class _Run:
+    """The state of one engine run: the report and the fingerprints seen."""
+
+    def __init__(self, ctx: Context, config: Config) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.report = Report()
+        self.seen: set[str] = set()
+
+    def check_file(self, change: FileChange, wanted: list[ActiveRule]) -> None:
+        if change.status is FileStatus.REMOVED or not wanted:
+            return
+        if self.config.is_excluded(change.path):
+            return
+        if change.status is FileStatus.BINARY:
+            self.report.skipped.append(Skipped(change.path, "binary file"))
+            return
+        # Read outside the context's cache: a tree per file kept for the whole
+        # run would hold every parsed file of a large project in memory.
+        data = self.ctx.repo.read_new(change.path)
+        if data is None:
+            self.report.skipped.append(Skipped(change.path, "not found on the new side"))
+            return
+        source = SourceFile(change.path, data)
+        if len(source.data) > MAX_FILE_BYTES:
+            self.report.skipped.append(Skipped(change.path, f"larger than {MAX_FILE_BYTES // 1024} KiB"))
+            return
+        self.report.files_checked += 1
+        for active in wanted:
+            needles = active.rule.needles
+            if needles and not any(needle in source.data for needle in needles):
+                continue
+            if not self.run_rule(active, source):
+                break
+
+    def run_rule(self, active: ActiveRule, source: SourceFile) -> bool:
+        """Run one rule on one file; False when the file cannot be parsed."""
+        try:
+            hits = list(active.rule.check(source, self.ctx))
+        except ParseError as err:
+            self.add_parse_error(source.path, err)
+            return False
+        except Exception as err:  # noqa: BLE001  # faultline: ignore[broad-except] a broken rule must not end the run
+            self.report.rule_errors.append(
+                f"{active.rule.code} {active.rule.slug} failed on {source.path}: {err!r}"
+            )
+            return True
+        self.add_hits(active, source, hits)
+        return True
+
+    def add_parse_error(self, path: str, err: ParseError) -> None:
+        key = fingerprint(PARSE_ERROR_CODE, path, err.message)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.report.findings.append(
+            Finding(
+                PARSE_ERROR_CODE,
+                PARSE_ERROR_SLUG,
+                Severity.NOTICE,
+                path,
+                err.line,
+                err.line,
+                1,
+                f"Faultline could not check this file: {err.message}",
+                key,
+            )
+        )
+
+    def add_hits(self, active: ActiveRule, source: SourceFile, hits: Iterable[Hit | RemoteHit]) -> None:
+        placed = [(h.path, h.hit) if isinstance(h, RemoteHit) else (source.path, h) for h in hits]
+        occurrences: Counter[tuple[str, str]] = Counter()
+        already: Counter[str] | None = None
+        for path, hit in sorted(placed, key=lambda item: (item[0], item[1].span)):
+            target = source if path == source.path else self.ctx.source(path)
+            if target is None:
+                continue
+            text = hit.fingerprint_key or target.segment(*hit.span)
+            normalised = "".join(text.split())
+            key = fingerprint(active.rule.code, path, text, occurrences[(path, normalised)])
+            occurrences[(path, normalised)] += 1
+            if key in self.seen or not self.counts(path, hit) or suppressed(target, hit, active.rule):
+                continue
+            if active.rule.compare_base and path == source.path and not hit.from_change:
+                already = self.base_statements(active.rule, source) if already is None else already
+                if already[normalised] > 0:
+                    already[normalised] -= 1  # the same statement was there before: moved, not new
+                    continue
+            self.seen.add(key)
+            self.report.findings.append(self.finding(active, path, hit, key))
+
+    def base_statements(self, rule: Rule, source: SourceFile) -> Counter[str]:
+        """What the rule reports on the whole base version of the file, by
+        normalised statement: a hit found there too was moved or re-indented
+        (wrapped in a new ``with``), not added."""
+        if self.ctx.whole_files:
+            return Counter()
+        base = self.ctx.base_source(source.path)
+        if base is None:
+            return Counter()
+        base_ctx = Context(_BaseSide(self.ctx.repo), ChangeSet.whole([base.path]))
+        try:
+            hits = [h for h in rule.check(base, base_ctx) if isinstance(h, Hit)]
+        except Exception:  # noqa: BLE001  # faultline: ignore[broad-except] an unparsable base: nothing was there
+            return Counter()
+        # Only a statement the change took away can have moved: one left untouched
+        # in the base is still there, and must not hide a new one just like it.
+        change = self.ctx.changes.get(source.path)
+        gone = [h for h in hits if change is None or change.any_removed(*h.span)]
+        return Counter("".join((h.fingerprint_key or base.segment(*h.span)).split()) for h in gone)
+
+    def counts(self, path: str, hit: Hit) -> bool:
+        """In diff mode only hits on added lines (or caused by the change) count."""
+        if self.ctx.whole_files or hit.from_change:
+            return True
+        change = self.ctx.changes.get(path)
+        return change is not None and change.any_added(*hit.span)
+
+    def finding(self, active: ActiveRule, path: str, hit: Hit, key: str) -> Finding:
+        rule = active.rule
+        # A severity set in the config wins over the rule's own grading of the hit.
+        severity = active.severity or hit.severity or rule.severity
+        return Finding(
+            code=rule.code,
+            slug=rule.slug,
+            severity=severity,
+            path=path,
+            line=hit.line,
+            end_line=hit.last_line,
+            column=hit.column,
+            message=hit.message,
+            fingerprint=key,
+            suggestion=hit.suggestion,
+            title=rule.summary,
+        )
+
+
+class _BaseSide:
+    """A RepoView whose new side is another view's base side."""
+
+    def __init__(self, repo: RepoView) -> None:
+        self.repo = repo
+
+    def read_new(self, path: str) -> bytes | None:
+        return self.repo.read_base(path)
+
+    def read_base(self, path: str) -> bytes | None:
+        return None
+
+    def list_new(self, folder: str) -> list[str]:
+        return []
+
+
+def suppressed(source: SourceFile, hit: Hit, rule: Rule) -> bool:
+    """``# faultline: ignore[FL001]`` (or the slug, or bare) on the flagged
+    line, the statement's first line, or the line above either."""
+    lines = {hit.line, hit.line - 1, hit.span[0], hit.span[0] - 1}
+    for number in lines:
+        text = source.line(number)
+        if "faultline" not in text.lower():
+            continue
+        for match in _SUPPRESSION.finditer(text):
+            keys = match.group(1)
+            if keys is None:
+                return True
+            names = {key.strip().lower() for key in keys.split(",")}
+            if rule.code.lower() in names or rule.slug in names:
+                return True
+    return False

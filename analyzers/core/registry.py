@@ -1,0 +1,43 @@
+"""Every rule, found by walking ``analyzers/rules/``: adding a rule is adding a module there
+(``faultline new-rule`` writes one)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from faultline.analyzers.core.rule import Rule
+
+RULES_PACKAGE = "faultline.analyzers.rules"
+
+
+@cache
+def all_rules() -> tuple[type[Rule], ...]:
+    """The rule classes defined in the rules package and its families, ordered by code."""
+    package = importlib.import_module(RULES_PACKAGE)
+    found: list[type[Rule]] = []
+    for module_info in pkgutil.walk_packages(package.__path__, f"{RULES_PACKAGE}."):
+        module = importlib.import_module(module_info.name)
+        found.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Rule)
+            and value is not Rule
+            and value.__module__ == module.__name__
+        )
+    codes = [rule.code for rule in found]
+    duplicated = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicated:
+        raise RuntimeError(f"rule codes used twice: {', '.join(duplicated)}")
+    return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+def rule_index() -> dict[str, type[Rule]]:
+    """Rules by code and by slug, for config keys, suppressions and the CLI."""
+    index: dict[str, type[Rule]] = {}
+    for rule in all_rules():
+        index[rule.code] = rule
+        index[rule.slug] = rule
+    return index

@@ -1,0 +1,1 @@
+"""Rules about continuous integration: what a workflow's test runs promise."""

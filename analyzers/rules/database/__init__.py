@@ -1,0 +1,1 @@
+"""Rules about databases: cascades that delete rows, connection pools."""

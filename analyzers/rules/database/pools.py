@@ -1,0 +1,135 @@
+"""The calls that open a connection pool, and the arguments that size it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from faultline.analyzers.lib.python.nodes import find_keyword, span, string_value
+
+
+@dataclass(frozen=True)
+class PoolApi:
+    """A call that opens a connection pool and the arguments that size it."""
+
+    env_prefix: str  # DB, REDIS, MONGO: the suggested variable is PREFIX_SUFFIX
+    keywords: tuple[str, ...]
+    positional: tuple[str, ...] = ()  # leading positional arguments, by name
+
+
+SQLALCHEMY = PoolApi("DB", ("pool_size", "max_overflow"))
+MIN_MAX_SIZE = PoolApi("DB", ("min_size", "max_size"))
+PSYCOPG2 = PoolApi("DB", ("minconn", "maxconn"), positional=("minconn", "maxconn"))
+MINSIZE_MAXSIZE = PoolApi("DB", ("minsize", "maxsize"))
+MYSQL_CONNECTOR = PoolApi("DB", ("pool_size",))
+PEEWEE = PoolApi("DB", ("max_connections",))
+REDIS = PoolApi("REDIS", ("max_connections",))
+AIOREDIS_V1 = PoolApi("REDIS", ("minsize", "maxsize"))
+MONGO = PoolApi("MONGO", ("maxPoolSize", "minPoolSize"))
+
+ENV_SUFFIX = {
+    "pool_size": "POOL_SIZE",
+    "max_overflow": "MAX_OVERFLOW",
+    "min_size": "POOL_MIN_SIZE",
+    "max_size": "POOL_MAX_SIZE",
+    "minsize": "POOL_MIN_SIZE",
+    "maxsize": "POOL_MAX_SIZE",
+    "minconn": "POOL_MIN_SIZE",
+    "maxconn": "POOL_MAX_SIZE",
+    "max_connections": "MAX_CONNECTIONS",
+    "maxPoolSize": "MAX_POOL_SIZE",
+    "minPoolSize": "MIN_POOL_SIZE",
+}
+
+# The calls that open a pool, by the arguments that size it: "module: name ...".
+POOL_CALLS: dict[PoolApi, str] = {
+    SQLALCHEMY: """
+        sqlalchemy: create_engine engine_from_config pool.QueuePool pool.AsyncAdaptedQueuePool
+        sqlalchemy.engine: create_engine engine_from_config
+        sqlalchemy.ext.asyncio: create_async_engine async_engine_from_config
+        sqlmodel: create_engine
+    """,
+    MIN_MAX_SIZE: """
+        asyncpg: create_pool pool.create_pool
+        psycopg_pool: ConnectionPool AsyncConnectionPool
+        databases: Database
+    """,
+    PSYCOPG2: "psycopg2.pool: SimpleConnectionPool ThreadedConnectionPool PersistentConnectionPool",
+    MINSIZE_MAXSIZE: "aiomysql: create_pool sa.create_engine\naiopg: create_pool sa.create_engine",
+    MYSQL_CONNECTOR: "mysql.connector: connect pooling.MySQLConnectionPool",
+    PEEWEE: "playhouse.pool: PooledPostgresqlDatabase PooledPostgresqlExtDatabase PooledMySQLDatabase",
+    REDIS: "\n".join(
+        f"{root}: ConnectionPool BlockingConnectionPool Redis StrictRedis RedisCluster from_url"
+        " Redis.from_url StrictRedis.from_url ConnectionPool.from_url BlockingConnectionPool.from_url"
+        " client.Redis cluster.RedisCluster connection.ConnectionPool connection.BlockingConnectionPool"
+        for root in ("redis", "redis.asyncio", "aioredis")
+    ),
+    AIOREDIS_V1: "aioredis: create_redis_pool create_pool",
+    MONGO: """
+        pymongo: MongoClient AsyncMongoClient
+        motor.motor_asyncio: AsyncIOMotorClient
+        motor.motor_tornado: MotorClient
+    """,
+}
+POOL_APIS = {
+    f"{module.strip()}.{name}": api
+    for api, spec in POOL_CALLS.items()
+    for module, names in (line.split(":") for line in spec.strip().splitlines())
+    for name in names.split()
+}
+# Flask-SQLAlchemy takes the engine's arguments as a dict.
+_POOL_MODULES = "|".join(sorted({name.split(".")[0] for name in POOL_APIS} | {"flask_sqlalchemy"}))
+_IMPORTS_POOL_MODULE = re.compile(
+    rf"^[ \t]*(?:from[ \t]+(?:{_POOL_MODULES})\b|import[ \t][^\n]*\b(?:{_POOL_MODULES})\b)", re.MULTILINE
+)
+_CALL_NAMES = {name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")}
+_CALLS_POOL = re.compile(rf"\b(?:{'|'.join(sorted(_CALL_NAMES))})\s*\(")
+# Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}.
+_FRAMEWORK_POOL = re.compile(r"SQLALCHEMY_|[\"']pool[\"']\s*:")
+_MODULE_INT_CONSTANT = re.compile(r"^(_?[A-Za-z][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*-?\d", re.MULTILINE)
+
+
+def may_size_a_pool(text: str, constant_pattern: re.Pattern[str]) -> bool:
+    """A cheap look at the text before any tree walk: a file that imports no
+    pool library, configures no framework pool and defines no module constant
+    the pattern names cannot have a finding."""
+    if _IMPORTS_POOL_MODULE.search(text) and _CALLS_POOL.search(text):
+        return True
+    if _FRAMEWORK_POOL.search(text):
+        return True
+    return any(constant_pattern.search(match.group(1)) for match in _MODULE_INT_CONSTANT.finditer(text))
+
+
+ENGINE_OPTIONS_CALLS = frozenset({"flask_sqlalchemy.SQLAlchemy"})
+ENGINE_OPTIONS_NAME = "SQLALCHEMY_ENGINE_OPTIONS"
+# A minimum of one connection keeps a single connection warm: not a scaling risk.
+MINIMUMS = frozenset({"min_size", "minsize", "minconn", "minPoolSize"})
+
+
+def is_size(name: str, node: ast.Constant) -> bool:
+    """A positive int: 0 and -1 mean "none" or "no limit"; a minimum of 1 only keeps one connection."""
+    number = node.value
+    if type(number) is not int:
+        return False
+    return number > 1 if name in MINIMUMS else number > 0
+
+
+def sizing_arguments(call: ast.Call, api: PoolApi) -> Iterator[tuple[str, ast.expr, tuple[int, int]]]:
+    """(argument, value, lines) per size argument; "" for a ``**mapping``."""
+    for index, name in enumerate(api.positional):
+        if index >= len(call.args) or any(isinstance(arg, ast.Starred) for arg in call.args[: index + 1]):
+            break
+        arg = call.args[index]
+        yield name, arg, span(arg)
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg in api.keywords:
+            yield kw.arg or "", kw.value, span(kw)
+
+
+def is_sqlite(call: ast.Call) -> bool:
+    """An in-process database: its pool does not grow with the deployment."""
+    url_keyword = find_keyword(call, "url")
+    url = call.args[0] if call.args else (url_keyword.value if url_keyword else None)
+    return (string_value(url) or "").startswith("sqlite")

@@ -1,0 +1,1 @@
+"""Rules about error handling: handlers that change what a failure means."""

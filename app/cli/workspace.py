@@ -1,0 +1,205 @@
+"""What ``faultline check`` looks at on this machine: a ChangeSet and a RepoView
+built from a git work tree, a folder, or a diff."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
+from faultline.analyzers.core.repo import RepoView
+from faultline.analyzers.core.source import split_lines
+from faultline.app.cli.git import FilesystemView, GitError, GitRepoView, git
+
+# core.quotePath=false: git would otherwise write "caf\303\251/x.py" for a non-ASCII path.
+_DIFF_ARGS = (
+    "-c",
+    "core.quotePath=false",
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "-M",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
+_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist"}
+
+
+class UsageError(Exception):
+    """Something the user asked for cannot be done; the message says what."""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    changes: ChangeSet
+    repo: RepoView
+
+
+def find_root(start: Path) -> tuple[Path, bool]:
+    """The git top-level folder above ``start`` (and True), or ``start`` itself."""
+    try:
+        top = git(start, "rev-parse", "--show-toplevel").strip()
+    except (GitError, FileNotFoundError):
+        return start.resolve(), False
+    return Path(top), True
+
+
+def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace:
+    """The working tree against ``base`` (default HEAD; for a branch, its merge
+    base with HEAD, as a pull request's diff is), untracked files included."""
+    start = _base_commit(root, base)
+    if start is None:
+        files = _listed_files(root, paths)
+        return Workspace(root, _all_added(root, files), GitRepoView(root, None))
+    # pre-commit stashes unstaged changes but leaves untracked files: they are not being committed.
+    untracked = [] if os.environ.get("PRE_COMMIT") else _untracked(root, paths)
+    diff = _work_tree_diff(root, start, paths, untracked)
+    return Workspace(root, ChangeSet.from_diff(diff), GitRepoView(root, start))
+
+
+def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: list[str]) -> str:
+    """``git diff START`` with the untracked files in it too, as intent-to-add
+    entries of a throwaway copy of the index: a file moved with plain ``mv``
+    then reads as a rename, not as a new file, and nothing is written to the
+    repository (no blob, no change to the real index)."""
+    pathspec = ["--", *(paths or ["."])]
+    if not untracked:
+        return git(root, *_DIFF_ARGS, start, *pathspec)
+    with tempfile.TemporaryDirectory(prefix="faultline-") as scratch:
+        index = Path(scratch) / "index"
+        real_index = root / git(root, "rev-parse", "--git-path", "index").strip()
+        if real_index.is_file():
+            shutil.copyfile(real_index, index)
+        env = {"GIT_INDEX_FILE": str(index)}
+        names = "\0".join(untracked).encode("utf-8", errors="surrogateescape")
+        git(
+            root,
+            "add",
+            "--intent-to-add",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            env=env,
+            stdin=names,
+        )
+        return git(root, *_DIFF_ARGS, start, *pathspec, env=env)
+
+
+def whole_files(root: Path, in_git: bool, paths: Sequence[str]) -> Workspace:
+    files = _listed_files(root, paths) if in_git else _walk(root, paths)
+    return Workspace(root, ChangeSet.whole(files), FilesystemView(root))
+
+
+def from_diff(root: Path, diff_text: str, paths: Sequence[str] = ()) -> Workspace:
+    """A diff from anywhere; new side: the files here; base: the diff undone."""
+    if re.search(r"^\+\+\+ [^\n]*\r$", diff_text, re.MULTILINE):
+        diff_text = diff_text.replace("\r\n", "\n")  # a diff saved with CRLF endings
+    changes = ChangeSet.from_diff(diff_text)
+    if paths and "." not in paths:
+        changes.files = {p: c for p, c in changes.files.items() if _under(p, paths)}
+    for change in changes:
+        _check_new_side(root, change)
+    return Workspace(root, changes, _UndoneDiffView(root, changes))
+
+
+def _check_new_side(root: Path, change: FileChange) -> None:
+    """A diff's findings are placed on the files here: they must be its new side."""
+    if not change.has_new_content:
+        return
+    try:
+        text = (root / change.path).read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError:
+        raise UsageError(f"--diff: {change.path} is not here: check out the diff's new side") from None
+    line = change.first_mismatch(split_lines(text))
+    if line is not None:
+        raise UsageError(
+            f"--diff: {change.path} line {line} is not what the diff says: check out its new side"
+        )
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+class _UndoneDiffView(FilesystemView):
+    def __init__(self, root: Path, changes: ChangeSet) -> None:
+        super().__init__(root)
+        self.changes = changes
+
+    def read_base(self, path: str) -> bytes | None:
+        change = next((c for c in self.changes if c.base_path == path), None)
+        new = self.read_new(change.path if change else path)
+        if new is None:
+            return None
+        if change is None:
+            return new
+        text = change.base_text(new.decode("utf-8", errors="surrogateescape"))
+        return None if text is None else text.encode("utf-8", errors="surrogateescape")
+
+
+def _base_commit(root: Path, base: str | None) -> str | None:
+    if base is None:
+        try:
+            return git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip()
+        except GitError:
+            return None  # a repository with no commit yet: everything is new
+    try:
+        git(root, "rev-parse", "--verify", "-q", f"{base}^{{commit}}")
+    except GitError:
+        raise UsageError(f"--base: unknown revision {base!r}") from None
+    try:
+        return git(root, "merge-base", base, "HEAD").strip()
+    except GitError:
+        raise UsageError(f"--base: {base!r} has no common history with HEAD") from None
+
+
+def _untracked(root: Path, paths: Sequence[str]) -> list[str]:
+    out = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *(paths or ["."]))
+    return [path for path in out.split("\0") if path]
+
+
+def _listed_files(root: Path, paths: Sequence[str]) -> list[str]:
+    out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *(paths or ["."]))
+    # A symlink may point out of the repository: its target is not this change's code.
+    return [
+        path
+        for path in dict.fromkeys(out.split("\0"))
+        if path and (root / path).is_file() and not (root / path).is_symlink()
+    ]
+
+
+def _walk(root: Path, paths: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for start in [root / path for path in paths] or [root]:
+        if start.is_file():
+            found.append(start.relative_to(root).as_posix())
+            continue
+        for folder, dirs, files in os.walk(start):
+            # Hidden folders are tool caches, except .github, where workflows live.
+            dirs[:] = sorted(
+                d for d in dirs if d not in _SKIP_DIRS and (d == ".github" or not d.startswith("."))
+            )
+            base = Path(folder).relative_to(root)
+            found.extend(
+                (base / name).as_posix() for name in sorted(files) if not (Path(folder) / name).is_symlink()
+            )
+    return found
+
+
+def _all_added(root: Path, files: Iterable[str]) -> ChangeSet:
+    return ChangeSet({path: _added_file(root, path) for path in files})
+
+
+def _added_file(root: Path, path: str) -> FileChange:
+    try:
+        data = (root / path).read_bytes()
+    except OSError:
+        return FileChange(path=path, status=FileStatus.ADDED)
+    if b"\0" in data[:8000]:
+        return FileChange(path=path, status=FileStatus.BINARY)
+    return diff_texts(path, None, data.decode("utf-8", errors="replace"))

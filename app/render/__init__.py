@@ -1,0 +1,61 @@
+"""Renderers: one small module per output format, each a ``render(...) -> str``."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faultline.analyzers.core.engine import Report
+from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.core.source import split_lines
+
+DEFAULT_DOCS_URL = "https://github.com/faultline-dev/faultline/blob/main/docs/rules/"
+# Output format -> the module in this package that renders it ("github": Actions workflow commands).
+FORMATS = {"text": "text", "json": "json", "sarif": "sarif", "github": "actions"}
+
+
+def docs_url(slug: str) -> str:
+    """Where a rule's page lives; ``FAULTLINE_DOCS_URL`` points a fork at its own."""
+    base = os.environ.get("FAULTLINE_DOCS_URL", DEFAULT_DOCS_URL)
+    return f"{base.rstrip('/')}/{slug}.md"
+
+
+@dataclass
+class Rendering:
+    """What a renderer needs besides the report."""
+
+    report: Report
+    rules: tuple[type[Rule], ...]
+    root: Path | None = None
+    color: bool = False
+    fail_level: Severity | None = Severity.ERROR
+    lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def source_line(self, finding: Finding) -> str:
+        """The flagged line as it is on disk now, for the text format."""
+        if self.root is None:
+            return ""
+        if finding.path not in self.lines:
+            try:
+                text = (self.root / finding.path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self.lines[finding.path] = split_lines(text)
+        lines = self.lines[finding.path]
+        return lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def count_phrase(findings: list[Finding]) -> str:
+    """'2 risks found (1 error, 1 warning)' — the one wording every surface uses."""
+    if not findings:
+        return "No risks found"
+    counts = Counter(finding.severity for finding in findings)
+    parts = [plural(counts[s], str(s)) for s in sorted(counts, reverse=True)]
+    return f"{plural(len(findings), 'risk')} found ({', '.join(parts)})"

@@ -1,0 +1,33 @@
+"""Plain text for a terminal: ``path:line:col: FL001 [broad-except] message``."""
+
+from __future__ import annotations
+
+from faultline.analyzers.core.findings import Severity
+from faultline.app.render import Rendering, count_phrase, plural
+
+_COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.NOTICE: "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def render(rendering: Rendering) -> str:
+    report = rendering.report
+    out: list[str] = []
+    for finding in report.findings:
+        where = f"{finding.path}:{finding.line}:{finding.column}:"
+        tag = f"{finding.code} [{finding.slug}]"
+        if rendering.color:
+            where = f"{_BOLD}{where}{_RESET}"
+            tag = f"{_COLORS[finding.severity]}{tag}{_RESET}"
+        out.append(f"{where} {tag} {finding.message}")
+        line = rendering.source_line(finding)
+        if line.strip():
+            out.append(
+                f"    {_DIM if rendering.color else ''}{line.strip()}{_RESET if rendering.color else ''}"
+            )
+        if finding.suggestion is not None:
+            out.append("    suggestion:")
+            out.extend(f"    + {text}" for text in finding.suggestion.replacement.splitlines())
+    for skipped in report.skipped:
+        out.append(f"{skipped.path}: skipped ({skipped.reason})")
+    out.append(f"{count_phrase(report.findings)} in {plural(report.files_checked, 'file')} checked.")
+    return "\n".join(out) + "\n"

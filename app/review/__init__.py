@@ -1,0 +1,1 @@
+"""One run of the App on one pull request head: read, analyse, publish."""

@@ -1,0 +1,1 @@
+"""The web process: webhook receiver, signature check, webhook to work item, and the setup pages."""

@@ -1,0 +1,297 @@
+"""The App's web side: the webhook receiver, the setup pages, health and metrics.
+
+``create_app(settings)`` builds it; the routes are thin. With no App credentials the
+server is in setup mode: ``/`` registers the App through GitHub's manifest flow and the
+webhook answers 503 until the next start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
+
+from faultline import __version__
+from faultline.app.settings import Settings
+from faultline.app.web.setup import (
+    STATE_COOKIE,
+    STATE_LIFETIME_SECONDS,
+    SetupError,
+    SetupFlow,
+    checked_webhook_url,
+    install_url,
+    is_local,
+    load_manifest,
+    message_page,
+    registered_page,
+    setup_page,
+)
+from faultline.app.web.webhooks import HANDLED_EVENTS, PayloadError, Skip, request_for, signature_matches
+from faultline.app.work.queue import JobQueue, Queue
+
+log = structlog.get_logger("faultline.server")
+
+OUTCOME_HEADER = "X-Faultline-Outcome"
+# Sent to the setup page as well as to the callback: a reload reuses the state it carries.
+STATE_COOKIE_PATH = "/"
+NOT_REGISTERED = "the GitHub App is not registered yet: open this server's home page"
+RUNNING_TITLE = "Faultline is running"
+
+
+class Metrics:
+    """Prometheus metrics of one app (a registry each, so several apps can live in one process)."""
+
+    def __init__(self, queue: Queue | None) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter(
+            "faultline_webhook_deliveries",
+            "Webhook deliveries received, by event and outcome",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
+        if queue is not None:
+            self.registry.register(_QueueCollector(queue))
+
+    def delivery(self, event: str, outcome: str) -> None:
+        # Only known event names become labels: the header is free text.
+        label = event if event in HANDLED_EVENTS or event == "ping" else "other"
+        self.deliveries.labels(event=label, outcome=outcome).inc()
+
+
+class _QueueCollector(Collector):
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._queue.stats()
+        yield GaugeMetricFamily(
+            "faultline_queue_pending", "Jobs waiting to run, retries included", stats.pending
+        )
+        yield GaugeMetricFamily("faultline_queue_running", "Jobs running now", stats.running)
+        jobs = CounterMetricFamily("faultline_jobs", "Job runs finished since start", labels=["outcome"])
+        for outcome, count in sorted(stats.jobs.items()):
+            jobs.add_metric([outcome], count)
+        yield jobs
+
+
+class WebhookReceiver:
+    """``POST /webhook``: size cap, signature, headers, JSON, decision, durable enqueue, in that order."""
+
+    def __init__(self, settings: Settings, queue: Queue | None, metrics: Metrics) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.metrics = metrics
+
+    async def receive(self, request: Request) -> Response:
+        event = request.headers.get("x-github-event", "")
+        delivery = request.headers.get("x-github-delivery", "")
+        # "event" is structlog's key for the message itself, hence "github_event".
+        with structlog.contextvars.bound_contextvars(delivery=delivery or None, github_event=event or None):
+            try:
+                return await self._receive(request, event, delivery)
+            except Exception:
+                # Never let one delivery take the server down; GitHub shows the 500 in its log.
+                log.exception("delivery failed")
+                self.metrics.delivery(event, "error")
+                return JSONResponse({"error": "internal error", "delivery": delivery}, 500)
+
+    async def _receive(self, request: Request, event: str, delivery: str) -> Response:
+        secret, queue = self.settings.webhook_secret, self.queue
+        if secret is None or queue is None:
+            return self._refuse(event, 503, NOT_REGISTERED)
+        body = await read_capped(request, self.settings.max_body_bytes)
+        if body is None:
+            return self._refuse(event, 413, f"body over {self.settings.max_body_bytes} bytes")
+        if not signature_matches(secret.get_secret_value(), body, request.headers.get("x-hub-signature-256")):
+            self.metrics.delivery("", "unverified")
+            log.warning("delivery refused", status=401, reason="missing or wrong X-Hub-Signature-256")
+            return JSONResponse({"error": "missing or wrong X-Hub-Signature-256"}, 401)
+        if not event or not delivery:
+            return self._refuse(event, 400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return self._refuse(event, 400, "body is not JSON")
+        with structlog.contextvars.bound_contextvars(action=_action(payload), repo=_repo(payload)):
+            return await self._dispatch(queue, event, delivery, payload)
+
+    async def _dispatch(self, queue: Queue, event: str, delivery: str, payload: Any) -> Response:
+        if event == "ping":
+            self.metrics.delivery(event, "ping")
+            log.info("ping", zen=payload.get("zen") if isinstance(payload, dict) else None)
+            return JSONResponse({"pong": True, "app_id": self.settings.app_id})
+        try:
+            decision = request_for(event, payload, delivery, app_id=self.settings.app_id)
+        except PayloadError as err:
+            return self._refuse(event, 400, str(err))
+        if isinstance(decision, Skip):
+            self.metrics.delivery(event, "ignored")
+            log.info("delivery ignored", reason=decision.reason)
+            return Response(
+                status_code=204, headers={OUTCOME_HEADER: _header_text(f"ignored: {decision.reason}")}
+            )
+        # The job is on disk before GitHub hears 202; GitHub gives a delivery 10 seconds.
+        queued = await run_in_threadpool(queue.enqueue, decision)
+        outcome = "queued" if queued else "duplicate"
+        self.metrics.delivery(event, outcome)
+        log.info(f"delivery {outcome}", trigger=decision.trigger, pull=decision.pull_number)
+        return JSONResponse({"queued": queued, "delivery": delivery}, 202, headers={OUTCOME_HEADER: outcome})
+
+    def _refuse(self, event: str, status: int, reason: str) -> JSONResponse:
+        self.metrics.delivery(event, f"rejected_{status}")
+        log.warning("delivery refused", status=status, reason=reason)
+        return JSONResponse({"error": reason}, status)
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` bytes, whatever Content-Length claims."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _header_text(text: str) -> str:
+    # A reason may quote payload text; header values must be plain ASCII here.
+    return text.encode("ascii", "backslashreplace").decode("ascii")[:300]
+
+
+def _action(payload: Any) -> str | None:
+    action = payload.get("action") if isinstance(payload, dict) else None
+    return action if isinstance(action, str) else None
+
+
+def _repo(payload: Any) -> str | None:
+    repository = payload.get("repository") if isinstance(payload, dict) else None
+    name = repository.get("full_name") if isinstance(repository, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
+    """The ASGI app. ``queue`` defaults to the SQLite queue in the data dir (its workers are
+    started by ``serve``, not here)."""
+    if settings.configured and queue is None:
+        queue = JobQueue(settings)
+    if not settings.configured:
+        queue = None
+    metrics = Metrics(queue)
+    receiver = WebhookReceiver(settings, queue, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("serving", mode="configured" if settings.configured else "setup", url=settings.public_url)
+        yield
+
+    app = FastAPI(title="Faultline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.mount("/static", StaticFiles(packages=[("faultline.app.web", "static")]), name="static")
+    app.add_exception_handler(Exception, _internal_error)
+    app.add_api_route("/webhook", receiver.receive, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/", receiver.receive, methods=["POST"], include_in_schema=False)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        if queue is None:
+            return JSONResponse({"status": "setup"})
+        try:
+            stats = await run_in_threadpool(queue.stats)
+        except Exception as err:
+            log.exception("queue unreachable")
+            return JSONResponse({"status": "queue unreachable", "error": str(err)}, 503)
+        status = "no worker alive" if stats.workers_alive == 0 else "ok"
+        body = {"status": status, "pending": stats.pending, "running": stats.running}
+        return JSONResponse({**body, "workers": stats.workers_alive}, 200 if status == "ok" else 503)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        data = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+    if settings.configured:
+        _add_status_page(app, settings)
+    else:
+        _add_setup_pages(app, settings)
+    return app
+
+
+def _add_status_page(app: FastAPI, settings: Settings) -> None:
+    @app.get("/", response_class=HTMLResponse)
+    async def status() -> HTMLResponse:
+        more = ""
+        if settings.app_slug:
+            link = install_url(settings, settings.app_slug)
+            slug = escape(settings.app_slug)
+            more = f'<p><a href="{escape(link)}">Install {slug} on more repositories</a></p>'
+        message = f"App {settings.app_id} receives webhooks at {settings.public_url}/webhook."
+        return HTMLResponse(message_page(RUNNING_TITLE, message, more_html=more))
+
+
+def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
+    flow = SetupFlow(settings)
+    base_manifest = load_manifest()
+
+    @app.get("/", response_model=None)
+    async def setup(request: Request, webhook_url: str | None = None, org: str | None = None) -> Response:
+        if is_local(settings.public_url) and request.url.hostname != urlsplit(settings.public_url).hostname:
+            # GitHub sends the browser back to the public URL: the flow must start on that host
+            # (localhost and 127.0.0.1 are two), or the state cookie is missing on the way back.
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{settings.public_url}/{query}", 307)
+        if flow.done is not None:
+            return HTMLResponse(registered_page(settings, flow.done, flow.saved))
+        state = flow.state_for(request.cookies.get(STATE_COOKIE))
+        try:
+            page = setup_page(settings, base_manifest, state, checked_webhook_url(webhook_url), org or None)
+        except SetupError as err:
+            return HTMLResponse(message_page("Cannot register the App", str(err), kind="error"), 400)
+        response = HTMLResponse(page)
+        response.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=STATE_LIFETIME_SECONDS,
+            path=STATE_COOKIE_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @app.get("/setup/callback", response_class=HTMLResponse)
+    async def callback(request: Request, code: str | None = None, state: str | None = None) -> HTMLResponse:
+        try:
+            credentials = await flow.complete(code, state, request.cookies.get(STATE_COOKIE))
+        except SetupError as err:
+            log.warning("setup refused", reason=str(err))
+            return HTMLResponse(message_page("Cannot register the App", str(err), kind="error"), 400)
+        log.info(
+            "app registered",
+            app_id=credentials.app_id,
+            slug=credentials.slug,
+            env=str(flow.saved.path if flow.saved else settings.env_file),
+        )
+        response = HTMLResponse(registered_page(settings, credentials, flow.saved))
+        response.delete_cookie(STATE_COOKIE, path=STATE_COOKIE_PATH)
+        return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("request failed", path=request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal error"}, 500)

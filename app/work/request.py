@@ -1,0 +1,31 @@
+"""The work item: what the receiver takes from a delivery and a worker needs to run it.
+
+Plain data, serialised into the queue as JSON; the web process builds it without loading
+the engine or the GitHub client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """Everything a run needs from the delivery that asked for it (plain data:
+    it is serialised into the queue)."""
+
+    delivery_id: str
+    trigger: str  # "pull_request.synchronize", "check_run.rerequested", "issue_comment.recheck", ...
+    installation_id: int
+    owner: str
+    repo: str
+    # None when the event names only a commit (check_run/check_suite from a fork):
+    # the job finds the open pull request whose head is head_sha.
+    pull_number: int | None = None
+    head_sha: str | None = None
+    # For /recheck: the comment to react to and who asked (permission checked in the job).
+    comment_id: int | None = None
+    comment_author: str | None = None
+    # Set by the queue for each attempt: seconds it waits before the next one if this one
+    # fails for a reason time cures; None when this attempt is the last.
+    retry_in: float | None = None
