@@ -3,7 +3,6 @@ only what the change added, apply the config and suppressions."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,15 +20,13 @@ from faultline.analyzers.core.config import (
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Finding, Hit, Severity, fingerprint
 from faultline.analyzers.core.repo import RepoView
-from faultline.analyzers.core.rule import NON_PRODUCTION, RemoteHit, Rule
+from faultline.analyzers.core.rule import RemoteHit, Rule, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
+from faultline.analyzers.core.suppressions import suppressed
 
 PARSE_ERROR_CODE = "FL000"
 PARSE_ERROR_SLUG = "parse-error"
 MAX_FILE_BYTES = 2 * 1024 * 1024
-
-# ``ignore[keys]`` names rules; a bare ``ignore`` (not followed by a bracket) silences all.
-_SUPPRESSION = re.compile(r"#\s*faultline:\s*ignore(?:\s*\[([^\]]*)\]|(?!\s*\[))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -38,11 +35,24 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True)
+class RuleError:
+    """A rule that raised on a file: the run went on without it there."""
+
+    code: str
+    slug: str
+    path: str
+    error: str  # repr() of the exception
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.slug} failed on {self.path}: {self.error}"
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    rule_errors: list[str] = field(default_factory=list)
+    rule_errors: list[RuleError] = field(default_factory=list)
     files_checked: int = 0
 
     def counts(self) -> Counter[Severity]:
@@ -65,7 +75,7 @@ class ActiveRule:
         rule = self.rule
         if not rule.applies_to(path) or matches_any(path, self.exclude):
             return False
-        if rule.production_only and matches_any(path, NON_PRODUCTION):
+        if rule.production_only and not is_production(path):
             return matches_any(path, self.include)
         return True
 
@@ -186,9 +196,8 @@ class _Run:
             self.add_parse_error(source.path, err)
             return False
         except Exception as err:  # noqa: BLE001  # faultline: ignore[broad-except] a broken rule must not end the run
-            self.report.rule_errors.append(
-                f"{active.rule.code} {active.rule.slug} failed on {source.path}: {err!r}"
-            )
+            rule = active.rule
+            self.report.rule_errors.append(RuleError(rule.code, rule.slug, source.path, repr(err)))
             return True
         self.add_hits(active, source, hits)
         return True
@@ -294,21 +303,3 @@ class _BaseSide:
 
     def list_new(self, folder: str) -> list[str]:
         return []
-
-
-def suppressed(source: SourceFile, hit: Hit, rule: Rule) -> bool:
-    """``# faultline: ignore[FL001]`` (or the slug, or bare) on the flagged
-    line, the statement's first line, or the line above either."""
-    lines = {hit.line, hit.line - 1, hit.span[0], hit.span[0] - 1}
-    for number in lines:
-        text = source.line(number)
-        if "faultline" not in text.lower():
-            continue
-        for match in _SUPPRESSION.finditer(text):
-            keys = match.group(1)
-            if keys is None:
-                return True
-            names = {key.strip().lower() for key in keys.split(",")}
-            if rule.code.lower() in names or rule.slug in names:
-                return True
-    return False

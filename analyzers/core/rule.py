@@ -19,25 +19,30 @@ from pydantic import BaseModel, ConfigDict
 from faultline.analyzers.core.config import matches_any
 from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import language_for
 
 if TYPE_CHECKING:
     from faultline.analyzers.core.context import Context
 
-# Where production-only rules do not look unless the config includes the path.
-NON_PRODUCTION = (
+# Where production-only rules do not look unless the config includes the path: folders
+# every language shares, and each language's own test and tooling files.
+NON_PRODUCTION_FOLDERS = (
     "**/tests/**",
     "**/test/**",
     "**/testing/**",
-    "test_*.py",
-    "*_test.py",
-    "*_tests.py",
-    "conftest.py",
-    "setup.py",
     "**/docs/**",
     "**/doc/**",
     "**/examples/**",
     "**/example/**",
 )
+
+
+def is_production(path: str) -> bool:
+    """False for tests, docs, examples and the language's test or tooling files."""
+    if matches_any(path, NON_PRODUCTION_FOLDERS):
+        return False
+    language = language_for(path)
+    return language is None or not matches_any(path, language.test_globs)
 
 
 class NoOptions(BaseModel):

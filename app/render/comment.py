@@ -18,6 +18,7 @@ from faultline.analyzers.core.changes import ChangeSet, FileChange
 from faultline.analyzers.core.engine import PARSE_ERROR_CODE
 from faultline.analyzers.core.findings import Finding, Suggestion
 from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.languages import fence_for
 from faultline.app.render import count_phrase, docs_url
 
 MARKER = "<!-- faultline:fp={fingerprint} -->"
@@ -109,8 +110,7 @@ def _suggestion(suggestion: Suggestion, inline: bool, path: str) -> str:
     if inline:
         return f"{title}{fence}suggestion\n{text}\n{fence}"
     note = SUGGESTION_OUTSIDE_DIFF.format(first=suggestion.start_line, last=suggestion.end_line)
-    language = "python" if path.endswith(".py") else ""
-    return f"{title}{note}\n{fence}{language}\n{text}\n{fence}"
+    return f"{title}{note}\n{fence}{fence_for(path)}\n{text}\n{fence}"
 
 
 def _fence(text: str) -> str:

@@ -49,6 +49,8 @@ def render(rendering: Rendering) -> str:
         },
         "findings": [finding_dict(finding) for finding in report.findings],
         "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
-        "rule_errors": list(report.rule_errors),
+        "rule_errors": [
+            {"code": e.code, "slug": e.slug, "path": e.path, "error": e.error} for e in report.rule_errors
+        ],
     }
     return json.dumps(document, indent=2) + "\n"

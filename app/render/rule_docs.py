@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.languages import fence_for
 
 _SKIPPED = "tests, `setup.py`, docs and examples are skipped unless the config includes them"
 
@@ -20,16 +21,7 @@ def rules_table(rules: Sequence[type[Rule]]) -> str:
 
 
 def _fence(code: str, path: str) -> str:
-    language = (
-        "yaml"
-        if path.endswith((".yml", ".yaml"))
-        else "sql"
-        if path.endswith(".sql")
-        else (
-            "toml" if path.endswith(".toml") else "ini" if path.endswith((".cfg", ".ini", "rc")) else "python"
-        )
-    )
-    return f"```{language}\n{code.rstrip()}\n```"
+    return f"```{fence_for(path)}\n{code.rstrip()}\n```"
 
 
 def rule_page(rule: type[Rule]) -> str:

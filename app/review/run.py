@@ -333,7 +333,5 @@ def unchecked_paths(report: Report, contents: PullContents) -> frozenset[str]:
     """Changed files this run could not judge: skipped, unparsable, or a rule crashed on them."""
     paths = {skipped.path for skipped in report.skipped}
     paths |= {finding.path for finding in report.findings if finding.code == PARSE_ERROR_CODE}
-    paths |= {
-        path for path in contents.changes.paths if any(f" on {path}: " in e for e in report.rule_errors)
-    }
+    paths |= {error.path for error in report.rule_errors}
     return frozenset(paths)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.engine import Report, RuleError, Skipped
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.app.render import docs_url
 from faultline.app.render.check_run import (
@@ -126,7 +126,7 @@ def test_skipped_and_rule_errors_are_listed() -> None:
     report = Report(
         findings=[],
         skipped=[Skipped("app/blob.py", "binary file")],
-        rule_errors=["FL004 hardcoded-pool-size failed on app/x.py: ValueError()"],
+        rule_errors=[RuleError("FL004", "hardcoded-pool-size", "app/x.py", "ValueError()")],
         files_checked=1,
     )
     extra = [

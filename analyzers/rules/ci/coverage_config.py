@@ -16,6 +16,7 @@ from typing import Any
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.source import ParseError, SourceFile
+from faultline.analyzers.languages import yaml
 from faultline.analyzers.lib.github_actions.workflows import WORKFLOW_FOLDER, repo_path
 
 # Files where a coverage threshold or the test command may live, per folder.
@@ -278,7 +279,7 @@ def _codecov_status(text: str) -> bool | None:
     them off or makes them informational (False), or leaves codecov's default
     project and patch checks (None)."""
     try:
-        document = SourceFile("codecov.yml", text.encode()).yaml
+        document = yaml.document(SourceFile("codecov.yml", text.encode()))
     except ParseError:
         return None
     coverage = document.get("coverage") if isinstance(document, dict) else None

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.source import ParseError, SourceFile
+from faultline.analyzers.languages import yaml
 from faultline.analyzers.lib.github_actions.shell import (
     NOX_VALUE_FLAGS,
     OTHER_SUITE,
@@ -116,7 +117,7 @@ class Scope:
 
 def find_test_runs(source: SourceFile, ctx: Context) -> Iterator[TestRun]:
     """The unit test runs of a workflow that a pull request waits on."""
-    document = source.yaml
+    document = yaml.document(source)
     if not isinstance(document, CommentedMap) or not triggered_by_changes(document):
         return
     if OTHER_SUITE.search(posixpath.basename(source.path)) or _other_suite(document):

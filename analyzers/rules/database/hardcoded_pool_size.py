@@ -14,6 +14,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.imports import imported_names
 from faultline.analyzers.lib.python.nodes import span
 from faultline.analyzers.rules.database.pool_sizes import PoolSizeScan, Sizing
@@ -273,7 +274,7 @@ class HardcodedPoolSize(Rule):
         if not may_size_a_pool(source.text, pattern):
             return
         change = ctx.changes.get(source.path)
-        tree = source.python
+        tree = python.module(source)
         sizings = PoolSizeScan(tree, change, pattern).sizings()
         reader = _env_reader(tree) if sizings else None
         for sizing in sizings:

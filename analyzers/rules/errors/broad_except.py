@@ -12,6 +12,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.nodes import dotted_name, span
 from faultline.analyzers.lib.python.outages import NETWORK_FAILURE, outage, writes
 from faultline.analyzers.rules.errors.handlers import (
@@ -230,7 +231,7 @@ class BroadExcept(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        tree = source.python
+        tree = python.module(source)
         rebound = shadowed(tree)
         change = None if ctx.whole_files else ctx.changes.get(source.path)
         for site in sites(tree.body, "", cleanup=False):

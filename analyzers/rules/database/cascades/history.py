@@ -11,6 +11,7 @@ from typing import Literal
 from faultline.analyzers.core.changes import FileStatus
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.source import ParseError, SourceFile
+from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.nodes import defined_names
 from faultline.analyzers.lib.python.orm import class_of
 from faultline.analyzers.rules.database.cascades import DELETE, NEEDLES, Cascade, Facts, Key, signatures
@@ -127,7 +128,7 @@ class ChangeIndex:
 def _classes(source: SourceFile | None) -> dict[str, tuple[set[str], set[str]]]:
     """Each class in ``source`` with the names of its base classes and attributes."""
     try:
-        tree = source.python if source is not None else None
+        tree = python.module(source) if source is not None else None
     except ParseError:
         tree = None
     if tree is None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.imports import imported_names, imports_package
 from faultline.analyzers.lib.python.nodes import (
     argument,
@@ -54,7 +55,7 @@ def scan_facts(source: SourceFile) -> Facts:
         facts.cascades.extend(sql_cascades(source.text, 1))
         facts.created = created_tables(source.text)
         return facts
-    return PythonScan(source.lines).scan(source.python)
+    return PythonScan(source.lines).scan(python.module(source))
 
 
 @dataclass(frozen=True)

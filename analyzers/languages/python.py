@@ -1,0 +1,54 @@
+"""Python: ``.py`` and ``.pyi`` files, decoded as the interpreter decodes them (coding cookie
+or BOM) and parsed with ``ast``."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from typing import TYPE_CHECKING
+
+from faultline.analyzers.languages import Language, ParseError, undecodable
+
+if TYPE_CHECKING:
+    from faultline.analyzers.core.source import SourceFile
+
+
+def decode(data: bytes) -> str:
+    """Decode as Python does: a coding cookie or BOM, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as err:
+        raise ParseError(f"cannot decode: {err}") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise undecodable(data, err, encoding) from None
+
+
+def parse(text: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(text, filename=path, type_comments=False)
+    except SyntaxError as err:
+        raise ParseError(f"syntax error: {err.msg}", err.lineno or 1) from None
+    except (ValueError, RecursionError, MemoryError) as err:
+        raise ParseError(f"cannot parse: {err}") from None
+
+
+def module(source: SourceFile) -> ast.Module:
+    """The file's ``ast`` tree (parsed once, shared by every rule); ParseError if it has none."""
+    tree = source.tree
+    if not isinstance(tree, ast.Module):
+        raise ParseError(f"{source.path} is not Python")
+    return tree
+
+
+LANGUAGE = Language(
+    name="python",
+    suffixes=(".py", ".pyi"),
+    comment_prefixes=("#",),
+    test_globs=("test_*.py", "*_test.py", "*_tests.py", "conftest.py", "setup.py"),
+    fence="python",
+    decode=decode,
+    parse=parse,
+)
