@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,17 +261,27 @@ def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "FL999"]) == 2
 
 
-def test_docs_are_up_to_date() -> None:
-    from faultline.analyzers.core.registry import all_rules
-    from faultline.app.render.rule_docs import pages
+def test_docs_and_the_readme_table_are_up_to_date() -> None:
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{proc.stdout}{proc.stderr}: run `python scripts/docs.py`"
 
-    folder = Path(__file__).resolve().parent.parent / "docs" / "rules"
-    stale = [
-        name
-        for name, content in pages(all_rules()).items()
-        if not (folder / name).is_file() or (folder / name).read_text() != content
-    ]
-    assert not stale, f"docs/rules is out of date for {stale}: run `faultline rules --markdown docs/rules`"
+
+def test_a_stale_readme_table_is_caught(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "docs", tmp_path / "docs")
+    readme = (root / "README.md").read_text().replace("| FL001 |", "| FL001 (old) |")
+    (tmp_path / "README.md").write_text(readme)
+    command = [sys.executable, str(root / "scripts" / "docs.py"), "--root", str(tmp_path)]
+    check = subprocess.run([*command, "--check"], capture_output=True, text=True, check=False)
+    assert (check.returncode, check.stdout) == (1, "stale: README.md\n")
+    subprocess.run(command, check=True, capture_output=True)
+    assert (tmp_path / "README.md").read_text() == (root / "README.md").read_text()
 
 
 def test_entry_point_runs_as_a_process(risky_branch: GitRepo) -> None:
