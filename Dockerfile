@@ -1,19 +1,23 @@
 # syntax=docker/dockerfile:1
 
 # Build stage: build Faultline's wheel and install it, with its dependencies, into a venv.
-FROM python:3.11-slim AS build
+# The newest stable Python: Faultline reads the syntax of every version from 3.8 on, whatever runs it.
+FROM python:3.15-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/faultline
 COPY pyproject.toml README.md ./
+# faultline/ holds links to analyzers/ and app/: the wheel gets one `faultline` package.
+COPY faultline ./faultline
 COPY analyzers ./analyzers
 COPY app ./app
 RUN /opt/faultline/bin/pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/faultline/bin/pip install /wheels/faultline-*.whl
+    && WHEEL=$(ls /wheels/faultline_review-*.whl) \
+    && /opt/faultline/bin/pip install "${WHEEL}[app]"
 
 # Final stage: the venv only (no compiler, no sources), run by an unprivileged user.
-FROM python:3.11-slim
+FROM python:3.15-slim
 ENV PATH=/opt/faultline/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

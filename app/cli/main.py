@@ -191,7 +191,32 @@ def _rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# The GitHub App's dependencies are an extra: a team that only lints does not install them.
+APP_MODULES = (
+    "fastapi",
+    "uvicorn",
+    "githubkit",
+    "huey",
+    "cryptography",
+    "structlog",
+    "prometheus_client",
+    "pydantic_settings",
+)
+APP_EXTRA_MISSING = (
+    "faultline: `faultline serve` needs the GitHub App's dependencies ({missing} is not installed): "
+    "pip install 'faultline-review[app]'"
+)
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import importlib
+
+    for name in APP_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:
+            print(APP_EXTRA_MISSING.format(missing=name.replace("_", "-")), file=sys.stderr)
+            return EXIT_USAGE
     from faultline.app.cli.serve import serve
 
     return serve(host=args.host, port=args.port)
