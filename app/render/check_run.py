@@ -18,7 +18,7 @@ from githubkit_schemas.latest.types import (
 )
 
 from faultline.analyzers.core.config import CONFIG_PATH
-from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Report, Skipped
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.rule import Rule
 from faultline.app.render import count_phrase, docs_url, plural
@@ -126,7 +126,9 @@ def render(outcome: Outcome) -> CheckOutput:
         conclusion=conclusion(outcome.report, outcome.fail_level),
         title=count_phrase(findings)[:MAX_TITLE],
         summary=fit(summary(outcome)),
-        annotations=tuple(annotation(finding) for finding in findings),
+        # A file that could not be parsed is named in the summary, not annotated: an annotation
+        # shows in the diff on a line the pull request may not have touched.
+        annotations=tuple(annotation(finding) for finding in findings if finding.code != PARSE_ERROR_CODE),
     )
 
 

@@ -180,3 +180,11 @@ def test_special_outputs() -> None:
     assert crash.conclusion == "failure" and "`RuntimeError: boom 'x'`" in crash.summary
     later = failed("abcdef123", RuntimeError("slow down"), retry_after=150)
     assert "in about 2 minutes" in later.summary
+
+
+def test_a_parse_error_is_named_in_the_summary_and_not_annotated() -> None:
+    unreadable = finding(3, Severity.NOTICE, code="FL000", path="app/new_syntax.py")
+    output = render(outcome([finding(1), unreadable]))
+    assert [a["path"] for a in output.annotations] == ["app/db.py"]
+    assert output.summary.count("`app/new_syntax.py` line 3") == 1
+    assert "FL000 parse-error" in output.summary
