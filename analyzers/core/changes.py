@@ -75,7 +75,9 @@ class FileChange:
         """The file before the change, rebuilt by undoing each hunk on ``new_text``."""
         if self.status is FileStatus.ADDED:
             return None
-        lines = new_text.splitlines(keepends=True)
+        # The hunks count lines as git does, at "\n" alone (a "\r\n" line keeps its
+        # "\r"); str.splitlines would also break at form feeds and shift every hunk below.
+        lines = _git_lines(new_text)
         for start, length, old_lines in reversed(self.hunk_sources):
             first = start - 1 if length else start
             lines[first : first + length] = list(old_lines)

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from faultline import __version__
+from faultline.analyzers.core.source import split_lines
 from faultline.app.settings import Settings
 
 # Read from the working directory when present, so a deployment can rename the App or
@@ -247,7 +248,7 @@ def save_credentials(settings: Settings, values: Mapping[str, str]) -> Saved:
 
 def write_env(path: Path, values: Mapping[str, str]) -> None:
     """Set ``values`` in the dotenv file at ``path``, keeping its other lines; the file ends up mode 0600."""
-    old = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    old = split_lines(path.read_text(encoding="utf-8")) if path.is_file() else []
     lines: list[str] = []
     written: set[str] = set()
     for line in old:

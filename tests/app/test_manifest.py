@@ -334,3 +334,12 @@ def test_configured_server_has_no_setup_routes(
     assert "Faultline is running" in home.text
     assert f"{GITHUB_URL}/apps/faultline-test/installations/new" in home.text
     assert httpx.get(f"{url}/static/style.css").status_code == 200
+
+
+def test_write_env_keeps_a_line_with_a_form_feed_whole(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("# section \x0c two\nFAULTLINE_PUBLIC_URL=https://x.example\n")
+    write_env(path, {"FAULTLINE_APP_ID": "99"})
+    assert path.read_text() == (
+        "# section \x0c two\nFAULTLINE_PUBLIC_URL=https://x.example\nFAULTLINE_APP_ID=99\n"
+    )
