@@ -268,7 +268,8 @@ def _strip_prefix(name: str) -> str:
     if len(name) > 1 and name[0] == name[-1] == '"':
         # git quotes a path with unusual bytes, C-style: "b/caf\303\251.py"
         raw = codecs.escape_decode(name[1:-1].encode("utf-8", "surrogateescape"))[0]
-        name = raw.decode("utf-8", "replace")
+        # Bytes that are not UTF-8 stay surrogate escapes, as the rest of the diff's text holds them.
+        name = raw.decode("utf-8", "surrogateescape")
     for prefix in ("a/", "b/"):
         if name.startswith(prefix):
             return name[len(prefix) :]
