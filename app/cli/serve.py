@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import ValidationError
 
 from faultline.app.settings import Settings
+from faultline.app.web.redact import redact_secrets
 
 if TYPE_CHECKING:
     from faultline.app.work.queue import JobQueue
@@ -195,10 +196,11 @@ def configure_logging(*, json_lines: bool) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # Redacted last, once the message (an access log line, a traceback) is text.
     renderer: list[structlog.types.Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        [structlog.processors.format_exc_info, redact_secrets, structlog.processors.JSONRenderer()]
         if json_lines
-        else [structlog.dev.ConsoleRenderer()]
+        else [redact_secrets, structlog.dev.ConsoleRenderer()]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
