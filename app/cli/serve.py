@@ -110,15 +110,36 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment and the dotenv file, checked. Raises StartError."""
+    """Settings from the environment and the dotenv file, checked. Raises StartError.
+
+    Without credentials there, those a registration saved in the data dir (when it
+    could not write the dotenv file) are used: the App is registered already."""
     try:
         settings = Settings()
         if settings.env_file != Path(".env"):
             settings = Settings(_env_file=settings.env_file)  # type: ignore[call-arg]
+        if not settings.configured and settings.credentials_file.exists():
+            settings = _with_saved_credentials(settings)
     except ValidationError as err:
         raise StartError(describe(err)) from None
     check(settings)
     return settings
+
+
+def _with_saved_credentials(settings: Settings) -> Settings:
+    saved = settings.credentials_file
+    try:
+        saved.read_bytes()
+    except OSError as err:
+        raise StartError(
+            f"{saved}: cannot be read ({err.strerror}); it holds the App's credentials"
+        ) from None
+    loaded = Settings(_env_file=(settings.env_file, saved))  # type: ignore[call-arg]
+    if not loaded.configured:
+        raise StartError(
+            f"{saved}: holds no complete App credentials: complete it, or move it away to register again"
+        )
+    return loaded
 
 
 def describe(err: ValidationError) -> str:
