@@ -11,7 +11,6 @@ import argparse
 import gc
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _crashed(err: Exception, *, debug: bool) -> int:
     """Exit 3, not 1 (findings) nor 2 (usage): a bug in Faultline, said in one line."""
     if debug:
+        import traceback
+
         traceback.print_exception(err, file=sys.stderr)
     where = "" if debug else f" (the traceback: --debug or {DEBUG_ENV}=1)"
     print(f"faultline: internal error: {type(err).__name__}: {err}{where}", file=sys.stderr)
