@@ -213,6 +213,9 @@ def test_base_checks_the_commits_only(
     _, document, _ = check(branch_with_work, monkeypatch, capsys, "--base", "main")
     assert places(document) == {("app/auth.py", "FL001")}
     assert [finding["line"] for finding in document["findings"]] == [8]
+    monkeypatch.chdir(branch_with_work.root)
+    assert main(["check", "--base", "main"]) == 1
+    assert capsys.readouterr().out.split("\n")[1] == "    except (JWTError, Exception):"  # the line committed
 
 
 def test_work_tree_flag_and_the_default_include_uncommitted_work(

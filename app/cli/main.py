@@ -146,7 +146,7 @@ def _check(args: argparse.Namespace) -> int:
     report = engine.run(workspace.changes, workspace.repo)
     report.skipped[:0] = workspace.skipped
     fail_level = _fail_level(args.fail_on, config)
-    _emit(args, _render(args, report, root, fail_level))
+    _emit(args, _render(args, report, workspace, fail_level))
     for skipped in workspace.skipped if args.format in ("sarif", "github") else ():
         # text and JSON list skipped files; these formats have no place for them.
         print(f"faultline: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
@@ -204,16 +204,25 @@ def _fail_level(flag: str | None, config: Config) -> Severity | None:
     return None if flag == "never" else Severity.parse(flag)
 
 
-def _render(args: argparse.Namespace, report: Report, root: Path, fail_level: Severity | None) -> str:
+def _render(
+    args: argparse.Namespace, report: Report, workspace: Workspace, fail_level: Severity | None
+) -> str:
     import importlib
 
     from faultline.analyzers.core.registry import all_rules
+    from faultline.analyzers.core.source import split_lines
     from faultline.app.render import FORMATS, Rendering
 
     color = args.color == "always" or (
         args.color == "auto" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
-    rendering = Rendering(report, all_rules(), root=root, color=color, fail_level=fail_level)
+    rendering = Rendering(report, all_rules(), root=workspace.root, color=color, fail_level=fail_level)
+    if args.format == "text":
+        # The flagged lines as the engine read them: with --base, from the commit, not the work tree.
+        for path in {finding.path for finding in report.findings}:
+            data = workspace.repo.read_new(path)
+            if data is not None:
+                rendering.lines[path] = split_lines(data.decode("utf-8", errors="replace"))
     module = importlib.import_module(f"faultline.app.render.{FORMATS[args.format]}")
     text: str = module.render(rendering)
     return text
