@@ -9,6 +9,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo"}
+# In the data dir: where registration writes the App's credentials when the env file
+# cannot be written; a start without credentials reads them from there.
+CREDENTIALS_FILE = "app-credentials.env"
+CREDENTIAL_NAMES = ("FAULTLINE_APP_ID", "FAULTLINE_PRIVATE_KEY", "FAULTLINE_WEBHOOK_SECRET")
 
 
 class Settings(BaseSettings):
@@ -68,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.sqlite3"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / CREDENTIALS_FILE
 
 
 def _read_key_file(value: str) -> str:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding
-from faultline.app.cli.workspace import uncommitted
+from faultline.app.cli.workspace import committed
 
 
 def _git(git_dir: Path, *args: str, cwd: Path | None = None) -> str:
@@ -49,7 +49,7 @@ def replay(git_dir: Path, branch: str, count: int) -> list[tuple[str, str, Findi
             for sha, subject in history:
                 subprocess.run(["git", "checkout", "-q", "--detach", "-f", sha], cwd=tree, check=True)
                 try:
-                    workspace = uncommitted(tree, f"{sha}^", [])
+                    workspace = committed(tree, f"{sha}^", [])
                 except Exception as err:  # faultline: ignore[broad-except] a root commit has no parent
                     print(f"{sha[:10]} skipped: {err}", file=sys.stderr)
                     continue

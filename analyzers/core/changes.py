@@ -75,7 +75,9 @@ class FileChange:
         """The file before the change, rebuilt by undoing each hunk on ``new_text``."""
         if self.status is FileStatus.ADDED:
             return None
-        lines = new_text.splitlines(keepends=True)
+        # The hunks count lines as git does, at "\n" alone (a "\r\n" line keeps its
+        # "\r"); str.splitlines would also break at form feeds and shift every hunk below.
+        lines = _git_lines(new_text)
         for start, length, old_lines in reversed(self.hunk_sources):
             first = start - 1 if length else start
             lines[first : first + length] = list(old_lines)
@@ -266,7 +268,8 @@ def _strip_prefix(name: str) -> str:
     if len(name) > 1 and name[0] == name[-1] == '"':
         # git quotes a path with unusual bytes, C-style: "b/caf\303\251.py"
         raw = codecs.escape_decode(name[1:-1].encode("utf-8", "surrogateescape"))[0]
-        name = raw.decode("utf-8", "replace")
+        # Bytes that are not UTF-8 stay surrogate escapes, as the rest of the diff's text holds them.
+        name = raw.decode("utf-8", "surrogateescape")
     for prefix in ("a/", "b/"):
         if name.startswith(prefix):
             return name[len(prefix) :]

@@ -107,5 +107,6 @@ def fingerprint(code: str, path: str, statement_text: str, occurrence: int = 0) 
     file apart.
     """
     normalised = "".join(statement_text.split())
-    digest = hashlib.sha256(f"{code}\0{path}\0{normalised}\0{occurrence}".encode())
+    # surrogateescape: a path (or text) that is not UTF-8 is hashed as its own bytes.
+    digest = hashlib.sha256(f"{code}\0{path}\0{normalised}\0{occurrence}".encode(errors="surrogateescape"))
     return digest.hexdigest()[:20]

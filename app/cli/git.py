@@ -3,6 +3,7 @@ through git itself (the engine stays pure: git runs here, in the CLI)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -10,7 +11,12 @@ from pathlib import Path
 
 
 class GitError(RuntimeError):
-    """git refused a command (unknown revision, not a repository)."""
+    """git refused a command (unknown revision, not a repository); the message is
+    git's last line, ``stderr`` all it said."""
+
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
 
 
 class FilesystemView:
@@ -63,22 +69,32 @@ class GitRepoView(FilesystemView):
         if self.head_rev is None:
             return super().list_new(folder)
         spec = f"{folder.strip('/')}/" if folder.strip("/") else ""
-        out = git(self.root, "ls-tree", "--name-only", self.head_rev, "--", spec or ".")
-        return sorted(line for line in out.splitlines() if line)
+        out = git(self.root, "ls-tree", "-z", "--name-only", self.head_rev, "--", spec or ".")
+        return sorted(name for name in out.split("\0") if name)
 
     def _show(self, rev: str, path: str) -> bytes | None:
         """Read ``rev:path`` through one long-lived ``git cat-file --batch``."""
+        if "\n" in path or path.endswith("\r"):
+            return _show_one(self.root, rev, path)  # the batch reads one name per line
         proc = self._cat_file()
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(f"{rev}:{path}\n".encode())
-        proc.stdin.flush()
-        header = proc.stdout.readline().decode(errors="replace").split()
-        if len(header) != 3:
-            return None  # "<name> missing"
+        try:
+            proc.stdin.write(f"{rev}:{path}\n".encode("utf-8", errors="surrogateescape"))
+            proc.stdin.flush()
+            header = proc.stdout.readline()
+        except BrokenPipeError:
+            header = b""
+        if not header:
+            self.close()  # git died on a damaged object: the next read starts a new one
+            return None
+        answer = _answer(header)
+        if answer is None:
+            return None
+        kind, size = answer
         # Read every object whole, trees included, or the next answer starts mid-object.
-        data = proc.stdout.read(int(header[2]))
+        data = proc.stdout.read(size)
         proc.stdout.read(1)  # the newline after the object
-        return data if header[1] == "blob" else None
+        return data if kind == b"blob" and len(data) == size else None
 
     def _cat_file(self) -> subprocess.Popen[bytes]:
         if self._batch is None or self._batch.poll() is not None:
@@ -94,7 +110,8 @@ class GitRepoView(FilesystemView):
     def close(self) -> None:
         if self._batch is not None:
             if self._batch.stdin:
-                self._batch.stdin.close()
+                with contextlib.suppress(BrokenPipeError):
+                    self._batch.stdin.close()
             self._batch.wait()
             if self._batch.stdout:
                 self._batch.stdout.close()
@@ -104,6 +121,24 @@ class GitRepoView(FilesystemView):
         self.close()
 
 
+def _answer(header: bytes) -> tuple[bytes, int] | None:
+    """Type and size from ``cat-file --batch``'s answer ``<oid> <type> <size>``, None
+    when there is no object. The other answers, ``<name> missing`` and ``<name>
+    ambiguous``, repeat the name asked for, which may hold spaces: their last word
+    is never a number."""
+    words = header.rstrip(b"\n").split(b" ")
+    if len(words) != 3 or not words[2].isdigit():
+        return None
+    return words[1], int(words[2])
+
+
+def _show_one(root: Path, rev: str, path: str) -> bytes | None:
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{rev}:{path}"], cwd=root, capture_output=True, check=False
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
 def git(root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> str:
     """Run git in ``root`` and return its stdout; raise GitError with git's own words."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
@@ -111,6 +146,8 @@ def git(root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: byt
         ["git", *args], cwd=root, capture_output=True, env=full_env, input=stdin, check=False
     )
     if proc.returncode != 0:
-        message = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(message[-1] if message else f"git {args[0]} failed")
-    return proc.stdout.decode(errors="replace")
+        said = proc.stderr.decode(errors="replace").strip()
+        lines = said.split("\n")
+        raise GitError(lines[-1] if said else f"git {args[0]} failed", said)
+    # Paths are bytes to git: one that is not UTF-8 must come back to the same bytes.
+    return proc.stdout.decode("utf-8", errors="surrogateescape")

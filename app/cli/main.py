@@ -1,7 +1,8 @@
 """``faultline``: check a change locally, list the rules, or serve the GitHub App.
 
 Exit codes: 0 no finding at or above the fail level, 1 findings, 2 usage or
-config error (one line on stderr, never a traceback).
+config error (one line on stderr, never a traceback), 3 Faultline itself failed
+(a bug: one line on stderr; the traceback with --debug or FAULTLINE_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from faultline.app.cli.git import GitError
 
 if TYPE_CHECKING:
     from faultline.analyzers.core.engine import Report
+    from faultline.app.cli.workspace import Workspace
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
+DEBUG_ENV = "FAULTLINE_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +44,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # noqa: BLE001  # faultline: ignore[broad-except] a bug must not pass for findings
+        return _crashed(err, debug=args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0"))
     return code
+
+
+def _crashed(err: Exception, *, debug: bool) -> int:
+    """Exit 3, not 1 (findings) nor 2 (usage): a bug in Faultline, said in one line."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+    where = "" if debug else f" (the traceback: --debug or {DEBUG_ENV}=1)"
+    print(f"faultline: internal error: {type(err).__name__}: {err}{where}", file=sys.stderr)
+    return EXIT_CRASH
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,18 +65,30 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="faultline", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"faultline {__version__}")
+    _debug_flag(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser(
-        "check", help="report risks in a change (default: uncommitted changes vs HEAD)"
+        "check",
+        help="report risks in a change (default: uncommitted changes vs HEAD)",
+        description="Report risks in a change. Default: the work tree (uncommitted and untracked "
+        "files) against HEAD. --base REV: the commits since the merge base of REV and HEAD, "
+        "as a pull request of HEAD into REV shows them (what the App would say).",
     )
     check.add_argument("paths", nargs="*", help="limit the check to these files or folders")
     mode = check.add_mutually_exclusive_group()
     mode.add_argument(
-        "--base", metavar="REV", help="check what this branch changes since its merge base with REV"
+        "--base",
+        metavar="REV",
+        help="check the commits since the merge base of REV and HEAD, like a pull request into REV",
     )
     mode.add_argument("--all", action="store_true", help="check whole files, like a linter (no diff)")
     mode.add_argument("--diff", metavar="FILE", help="check the changes in a unified diff ('-' for stdin)")
+    check.add_argument(
+        "--work-tree",
+        action="store_true",
+        help="with --base: compare the work tree, uncommitted and untracked files included",
+    )
     check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     check.add_argument(
         "--fail-on",
@@ -72,37 +100,43 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    _debug_flag(check)
     check.set_defaults(handler=_check)
 
     rules = commands.add_parser("rules", help="list the rules, or explain one")
     rules.add_argument("rule", nargs="?", help="a rule's code or slug")
     rules.add_argument("--markdown", metavar="DIR", help="write one Markdown page per rule into DIR")
+    _debug_flag(rules)
     rules.set_defaults(handler=_rules)
 
     serve = commands.add_parser("serve", help="run the GitHub App (webhook receiver and worker)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    _debug_flag(serve)
     serve.set_defaults(handler=_serve)
     return parser
 
 
+def _debug_flag(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    # On the main parser and on each command (whose default must not hide the main one's).
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help=f"show the traceback when Faultline itself fails (or set {DEBUG_ENV}=1)",
+    )
+
+
 def _check(args: argparse.Namespace) -> int:
     from faultline.analyzers.core.engine import Engine
-    from faultline.app.cli.workspace import UsageError, find_root, from_diff, uncommitted, whole_files
+    from faultline.app.cli.workspace import UsageError, find_root
 
     root, in_git = find_root(Path.cwd())
     try:
         paths = [_relative(root, path) for path in args.paths]
         config = _load_config(root, args.config)
         engine = Engine(config)
-        if args.all:
-            workspace = whole_files(root, in_git, paths)
-        elif args.diff:
-            workspace = from_diff(root, _read_diff(args.diff), paths)
-        elif not in_git:
-            raise UsageError("not inside a git repository: use --all to check files, or --diff")
-        else:
-            workspace = uncommitted(root, args.base, paths)
+        workspace = _workspace(args, root, in_git, paths)
     except UsageError as err:
         print(f"faultline: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -110,11 +144,31 @@ def _check(args: argparse.Namespace) -> int:
     # costs about a tenth of a large run.
     gc.set_threshold(100_000, 50, 100)
     report = engine.run(workspace.changes, workspace.repo)
+    report.skipped[:0] = workspace.skipped
     fail_level = _fail_level(args.fail_on, config)
-    _emit(args, _render(args, report, root, fail_level))
+    _emit(args, _render(args, report, workspace, fail_level))
+    for skipped in workspace.skipped if args.format in ("sarif", "github") else ():
+        # text and JSON list skipped files; these formats have no place for them.
+        print(f"faultline: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     for problem in report.rule_errors:
         print(f"faultline: {problem}", file=sys.stderr)
     return EXIT_FINDINGS if report.failing(fail_level) else EXIT_OK
+
+
+def _workspace(args: argparse.Namespace, root: Path, in_git: bool, paths: list[str]) -> Workspace:
+    from faultline.app.cli.workspace import UsageError, committed, from_diff, uncommitted, whole_files
+
+    if args.work_tree and (args.all or args.diff):
+        raise UsageError("--work-tree goes with --base or alone, not with --all or --diff")
+    if args.all:
+        return whole_files(root, in_git, paths)
+    if args.diff:
+        return from_diff(root, _read_diff(args.diff), paths)
+    if not in_git:
+        raise UsageError("not inside a git repository: use --all to check files, or --diff")
+    if args.base is not None and not args.work_tree:
+        return committed(root, args.base, paths)
+    return uncommitted(root, args.base, paths)
 
 
 def _relative(root: Path, path: str) -> str:
@@ -150,26 +204,42 @@ def _fail_level(flag: str | None, config: Config) -> Severity | None:
     return None if flag == "never" else Severity.parse(flag)
 
 
-def _render(args: argparse.Namespace, report: Report, root: Path, fail_level: Severity | None) -> str:
+def _render(
+    args: argparse.Namespace, report: Report, workspace: Workspace, fail_level: Severity | None
+) -> str:
     import importlib
 
     from faultline.analyzers.core.registry import all_rules
+    from faultline.analyzers.core.source import split_lines
     from faultline.app.render import FORMATS, Rendering
 
     color = args.color == "always" or (
         args.color == "auto" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
-    rendering = Rendering(report, all_rules(), root=root, color=color, fail_level=fail_level)
+    rendering = Rendering(report, all_rules(), root=workspace.root, color=color, fail_level=fail_level)
+    if args.format == "text":
+        # The flagged lines as the engine read them: with --base, from the commit, not the work tree.
+        for path in {finding.path for finding in report.findings}:
+            data = workspace.repo.read_new(path)
+            if data is not None:
+                rendering.lines[path] = split_lines(data.decode("utf-8", errors="replace"))
     module = importlib.import_module(f"faultline.app.render.{FORMATS[args.format]}")
     text: str = module.render(rendering)
     return text
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
+    # A path that is not UTF-8 is held with surrogate escapes: written back as its own bytes.
+    data = text.encode("utf-8", errors="surrogateescape")
+    out = getattr(sys.stdout, "buffer", None)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_bytes(data)
+    elif out is None:  # a text-only stream: no bytes to give back
+        sys.stdout.write(text.encode("utf-8", errors="replace").decode("utf-8"))
     else:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        out.write(data)
+        out.flush()
 
 
 def _rules(args: argparse.Namespace) -> int:

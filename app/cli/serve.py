@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import ValidationError
 
 from faultline.app.settings import Settings
+from faultline.app.web.redact import redact_secrets
 
 if TYPE_CHECKING:
     from faultline.app.work.queue import JobQueue
@@ -109,15 +110,36 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment and the dotenv file, checked. Raises StartError."""
+    """Settings from the environment and the dotenv file, checked. Raises StartError.
+
+    Without credentials there, those a registration saved in the data dir (when it
+    could not write the dotenv file) are used: the App is registered already."""
     try:
         settings = Settings()
         if settings.env_file != Path(".env"):
             settings = Settings(_env_file=settings.env_file)  # type: ignore[call-arg]
+        if not settings.configured and settings.credentials_file.exists():
+            settings = _with_saved_credentials(settings)
     except ValidationError as err:
         raise StartError(describe(err)) from None
     check(settings)
     return settings
+
+
+def _with_saved_credentials(settings: Settings) -> Settings:
+    saved = settings.credentials_file
+    try:
+        saved.read_bytes()
+    except OSError as err:
+        raise StartError(
+            f"{saved}: cannot be read ({err.strerror}); it holds the App's credentials"
+        ) from None
+    loaded = Settings(_env_file=(settings.env_file, saved))  # type: ignore[call-arg]
+    if not loaded.configured:
+        raise StartError(
+            f"{saved}: holds no complete App credentials: complete it, or move it away to register again"
+        )
+    return loaded
 
 
 def describe(err: ValidationError) -> str:
@@ -195,10 +217,11 @@ def configure_logging(*, json_lines: bool) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # Redacted last, once the message (an access log line, a traceback) is text.
     renderer: list[structlog.types.Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        [structlog.processors.format_exc_info, redact_secrets, structlog.processors.JSONRenderer()]
         if json_lines
-        else [structlog.dev.ConsoleRenderer()]
+        else [redact_secrets, structlog.dev.ConsoleRenderer()]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

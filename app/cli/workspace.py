@@ -8,25 +8,16 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
+from faultline.analyzers.core.engine import Skipped
 from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.source import split_lines
 from faultline.app.cli.git import FilesystemView, GitError, GitRepoView, git
+from faultline.app.cli.gitdiff import GitDiff, diff
 
-# core.quotePath=false: git would otherwise write "caf\303\251/x.py" for a non-ASCII path.
-_DIFF_ARGS = (
-    "-c",
-    "core.quotePath=false",
-    "diff",
-    "--no-color",
-    "--no-ext-diff",
-    "-M",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-)
 _SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist"}
 
 
@@ -39,6 +30,8 @@ class Workspace:
     root: Path
     changes: ChangeSet
     repo: RepoView
+    # Changed files left out before the engine runs (git cannot read them).
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def find_root(start: Path) -> tuple[Path, bool]:
@@ -52,25 +45,35 @@ def find_root(start: Path) -> tuple[Path, bool]:
 
 def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace:
     """The working tree against ``base`` (default HEAD; for a branch, its merge
-    base with HEAD, as a pull request's diff is), untracked files included."""
+    base with HEAD), uncommitted and untracked files included."""
     start = _base_commit(root, base)
     if start is None:
         files = _listed_files(root, paths)
         return Workspace(root, _all_added(root, files), GitRepoView(root, None))
     # pre-commit stashes unstaged changes but leaves untracked files: they are not being committed.
     untracked = [] if os.environ.get("PRE_COMMIT") else _untracked(root, paths)
-    diff = _work_tree_diff(root, start, paths, untracked)
-    return Workspace(root, ChangeSet.from_diff(diff), GitRepoView(root, start))
+    found = _work_tree_diff(root, start, paths, untracked)
+    return Workspace(root, ChangeSet.from_diff(found.text), GitRepoView(root, start), found.skipped)
 
 
-def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: list[str]) -> str:
+def committed(root: Path, base: str, paths: Sequence[str]) -> Workspace:
+    """What a pull request from HEAD into ``base`` would show: the merge base of
+    the two against HEAD, committed work only (the work tree plays no part)."""
+    start = _base_commit(root, base)
+    head = _head_commit(root)
+    if start is None or head is None:
+        raise UsageError("--base: HEAD has no commit yet")
+    found = diff(root, [start, head], paths)
+    return Workspace(root, ChangeSet.from_diff(found.text), GitRepoView(root, start, head), found.skipped)
+
+
+def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: list[str]) -> GitDiff:
     """``git diff START`` with the untracked files in it too, as intent-to-add
     entries of a throwaway copy of the index: a file moved with plain ``mv``
     then reads as a rename, not as a new file, and nothing is written to the
     repository (no blob, no change to the real index)."""
-    pathspec = ["--", *(paths or ["."])]
     if not untracked:
-        return git(root, *_DIFF_ARGS, start, *pathspec)
+        return diff(root, [start], paths)
     with tempfile.TemporaryDirectory(prefix="faultline-") as scratch:
         index = Path(scratch) / "index"
         real_index = root / git(root, "rev-parse", "--git-path", "index").strip()
@@ -80,6 +83,7 @@ def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: lis
         names = "\0".join(untracked).encode("utf-8", errors="surrogateescape")
         git(
             root,
+            "--literal-pathspecs",  # a file named ":(glob)*" is that file
             "add",
             "--intent-to-add",
             "--pathspec-from-file=-",
@@ -87,7 +91,7 @@ def _work_tree_diff(root: Path, start: str, paths: Sequence[str], untracked: lis
             env=env,
             stdin=names,
         )
-        return git(root, *_DIFF_ARGS, start, *pathspec, env=env)
+        return diff(root, [start], paths, env=env)
 
 
 def whole_files(root: Path, in_git: bool, paths: Sequence[str]) -> Workspace:
@@ -142,12 +146,16 @@ class _UndoneDiffView(FilesystemView):
         return None if text is None else text.encode("utf-8", errors="surrogateescape")
 
 
+def _head_commit(root: Path) -> str | None:
+    try:
+        return git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip()
+    except GitError:
+        return None  # a repository with no commit yet: everything is new
+
+
 def _base_commit(root: Path, base: str | None) -> str | None:
     if base is None:
-        try:
-            return git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip()
-        except GitError:
-            return None  # a repository with no commit yet: everything is new
+        return _head_commit(root)
     try:
         git(root, "rev-parse", "--verify", "-q", f"{base}^{{commit}}")
     except GitError:

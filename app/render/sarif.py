@@ -55,7 +55,7 @@ def _fix(finding: Finding) -> list[dict[str, Any]]:
             "description": {"text": suggestion.title or f"Apply the {finding.slug} suggestion"},
             "artifactChanges": [
                 {
-                    "artifactLocation": {"uri": quote(finding.path), "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": _uri(finding.path), "uriBaseId": "%SRCROOT%"},
                     "replacements": [
                         {
                             # Whole lines: from the start of the first to the start of the one after the last.
@@ -83,7 +83,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": quote(finding.path), "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": _uri(finding.path), "uriBaseId": "%SRCROOT%"},
                     "region": {
                         "startLine": finding.line,
                         "startColumn": finding.column,
@@ -127,3 +127,8 @@ def render(rendering: Rendering) -> str:
         ],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _uri(path: str) -> str:
+    # A path that is not UTF-8 (held with surrogate escapes) is percent-encoded as its own bytes.
+    return quote(path, errors="surrogateescape")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from faultline.analyzers.core.findings import Severity
+from faultline.analyzers.core.source import split_lines
 from faultline.app.render import Rendering, count_phrase, plural
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.NOTICE: "\033[36m"}
@@ -26,7 +27,7 @@ def render(rendering: Rendering) -> str:
             )
         if finding.suggestion is not None:
             out.append("    suggestion:")
-            out.extend(f"    + {text}" for text in finding.suggestion.replacement.splitlines())
+            out.extend(f"    + {text}" for text in split_lines(finding.suggestion.replacement))
     for skipped in report.skipped:
         out.append(f"{skipped.path}: skipped ({skipped.reason})")
     out.append(f"{count_phrase(report.findings)} in {plural(report.files_checked, 'file')} checked.")

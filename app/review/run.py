@@ -38,9 +38,10 @@ from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
 from faultline.app.github.client import InstallationClient, TransientGitHubError, describe, status_of
+from faultline.app.github.identity import app_identity
 from faultline.app.github.publish import CheckRunRef, Publisher, ReviewResult, first_review_body
 from faultline.app.github.reader import PullContents, PullReader, PullRef
-from faultline.app.github.threads import Identity, threads_to_reopen, threads_to_resolve
+from faultline.app.github.threads import threads_to_reopen, threads_to_resolve
 from faultline.app.render import check_run
 from faultline.app.render.check_run import CheckOutput, Outcome
 from faultline.app.render.comment import REJECTED, plan_comments
@@ -90,9 +91,8 @@ class Job:
         request = self.request
         async with InstallationClient(self.settings, request.installation_id) as client:
             self.client = client
-            self.publisher = Publisher(
-                client, self.owner, self.repo, Identity(self.settings.app_slug, self.settings.app_id)
-            )
+            identity = await app_identity(self.settings, client)
+            self.publisher = Publisher(client, self.owner, self.repo, identity)
             pull = await self.find_pull()
             if pull is None or pull.state != "open":
                 log.info("delivery %s: no open pull request to check", request.delivery_id)

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from faultline import __version__
 from faultline.app.settings import Settings
 from faultline.app.web.setup import (
+    ALREADY_STORED,
     STATE_COOKIE,
     STATE_LIFETIME_SECONDS,
     SetupError,
@@ -257,6 +258,11 @@ def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
             return RedirectResponse(f"{settings.public_url}/{query}", 307)
         if flow.done is not None:
             return HTMLResponse(registered_page(settings, flow.done, flow.saved))
+        stored = flow.stored_elsewhere()
+        if stored is not None:
+            # Registered by another process, or before this one started: no second App over it.
+            message = ALREADY_STORED.format(path=stored)
+            return HTMLResponse(message_page("The App is registered", message), 409)
         state = flow.state_for(request.cookies.get(STATE_COOKIE))
         try:
             page = setup_page(settings, base_manifest, state, checked_webhook_url(webhook_url), org or None)

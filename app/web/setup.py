@@ -7,8 +7,8 @@ key and webhook secret; those are written to the ``.env`` file the next start re
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import re
 import secrets
 import time
@@ -29,6 +29,12 @@ from ruamel.yaml.error import YAMLError
 
 from faultline import __version__
 from faultline.app.settings import Settings
+from faultline.app.web.credentials import (
+    AlreadyStored,
+    Saved,
+    save_credentials,
+    stored_credentials,
+)
 
 # Read from the working directory when present, so a deployment can rename the App or
 # change what it asks for; otherwise DEFAULT_MANIFEST (the repository's app.yml says the same).
@@ -50,11 +56,10 @@ DEFAULT_MANIFEST: dict[str, Any] = {
 CALLBACK_PATH = "/setup/callback"
 WEBHOOK_PATH = "/webhook"
 STATE_COOKIE = "faultline_setup_state"
-# In the data dir: where the new App's credentials go when the .env file cannot be written.
-CREDENTIALS_FILE = "app-credentials.env"
 NOT_WRITTEN = (
-    '<p class="warning">Could not write <code>{env_file}</code> ({error}). Copy the lines of '
-    "<code>{saved}</code> into it, or set them in the environment, before restarting.</p>"
+    '<p class="warning">Could not write <code>{env_file}</code> ({error}). The credentials are in '
+    "<code>{saved}</code>, which the next start reads; move them to the environment or to "
+    "<code>{env_file}</code> when you can.</p>"
 )
 STATE_LIFETIME_SECONDS = 3600  # GitHub's manifest code also expires after an hour
 MAX_OPEN_STATES = 64
@@ -67,10 +72,10 @@ ENV_APP_ID = "FAULTLINE_APP_ID"
 ENV_APP_SLUG = "FAULTLINE_APP_SLUG"
 ENV_PRIVATE_KEY = "FAULTLINE_PRIVATE_KEY"
 ENV_WEBHOOK_SECRET = "FAULTLINE_WEBHOOK_SECRET"
-ENV_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 BAD_STATE = "This registration link is unknown or expired (or was opened in another browser): start again."
 ALREADY_DONE = "The App is already registered: restart faultline serve to use it."
+ALREADY_STORED = "App credentials are already stored in {path}: restart faultline serve to use them."
 BAD_CODE = "GitHub sent no valid code back: start again."
 CODE_REFUSED = "GitHub refused the code ({status}): a code works once and for an hour; start again."
 UNREACHABLE = "Could not reach GitHub at {url}: {error}"
@@ -171,6 +176,13 @@ class SetupFlow:
         self._states: dict[str, float] = {}
         self.done: Credentials | None = None
         self.saved: Saved | None = None
+        # One callback at a time: two would both exchange a code and write credentials.
+        self._completing = asyncio.Lock()
+
+    def stored_elsewhere(self) -> Path | None:
+        """Where credentials this flow did not write are stored, if anywhere: then the
+        setup pages must not register a second App over them."""
+        return None if self.done is not None else stored_credentials(self.settings)
 
     def new_state(self) -> str:
         now = time.monotonic()
@@ -198,15 +210,22 @@ class SetupFlow:
             raise SetupError(BAD_STATE)
 
     async def complete(self, code: str | None, state: str | None, cookie: str | None) -> Credentials:
-        if self.done is not None:
-            raise SetupError(ALREADY_DONE)
-        self.take_state(state, cookie)
-        if not code or not CODE.match(code):
-            raise SetupError(BAD_CODE)
-        credentials = await exchange_code(self.settings.github_api_url, code)
-        self.saved = save_credentials(self.settings, credentials.env())
-        self.done = credentials
-        return credentials
+        async with self._completing:
+            if self.done is not None:
+                raise SetupError(ALREADY_DONE)
+            self.take_state(state, cookie)
+            stored = stored_credentials(self.settings)
+            if stored is not None:
+                raise SetupError(ALREADY_STORED.format(path=stored))
+            if not code or not CODE.match(code):
+                raise SetupError(BAD_CODE)
+            credentials = await exchange_code(self.settings.github_api_url, code)
+            try:
+                self.saved = save_credentials(self.settings, credentials.env())
+            except AlreadyStored as err:  # written since the check above, by another process
+                raise SetupError(ALREADY_STORED.format(path=err.path)) from None
+            self.done = credentials
+            return credentials
 
 
 async def exchange_code(api_url: str, code: str) -> Credentials:
@@ -223,61 +242,6 @@ async def exchange_code(api_url: str, code: str) -> Credentials:
         raise SetupError(NO_SECRET)
     slug = app.slug if isinstance(app.slug, str) else app.html_url.rstrip("/").rsplit("/", 1)[-1]
     return Credentials(app.id, slug, app.name, app.html_url, app.pem, app.webhook_secret)
-
-
-@dataclass(frozen=True)
-class Saved:
-    """Where the credentials were written, and why not to the .env file if they are elsewhere."""
-
-    path: Path
-    error: str = ""
-
-
-def save_credentials(settings: Settings, values: Mapping[str, str]) -> Saved:
-    """Write the new App's credentials to the .env file, or else to a private file in the
-    data dir: GitHub shows the private key once, so it must not be lost."""
-    try:
-        write_env(settings.env_file, values)
-        return Saved(settings.env_file)
-    except OSError as err:
-        fallback = settings.data_dir / CREDENTIALS_FILE
-        write_env(fallback, values)
-        return Saved(fallback, err.strerror or type(err).__name__)
-
-
-def write_env(path: Path, values: Mapping[str, str]) -> None:
-    """Set ``values`` in the dotenv file at ``path``, keeping its other lines; the file ends up mode 0600."""
-    old = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    lines: list[str] = []
-    written: set[str] = set()
-    for line in old:
-        match = ENV_ASSIGNMENT.match(line)
-        name = match.group(1) if match else ""
-        if name in values:
-            if name not in written:
-                lines.append(f"{name}={values[name]}")
-                written.add(name)
-            continue
-        lines.append(line)
-    lines.extend(f"{name}={value}" for name, value in values.items() if name not in written)
-    _replace_private(path, "\n".join(lines) + "\n")
-
-
-def _replace_private(path: Path, text: str) -> None:
-    # Write a new file created 0600 (never a moment readable by others), then rename it over the old.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    os.chmod(path, 0o600)
 
 
 def manifest_json(manifest: Mapping[str, Any]) -> str:

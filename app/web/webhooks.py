@@ -17,7 +17,7 @@ from faultline.app.work.request import AnalysisRequest
 
 SIGNATURE_PREFIX = "sha256="
 RECHECK_COMMAND = "/recheck"
-PULL_REQUEST_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
+PULL_REQUEST_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review", "edited"})
 # The events the App subscribes to (see app.yml); any other event is acknowledged and ignored.
 HANDLED_EVENTS = frozenset({"pull_request", "check_run", "check_suite", "issue_comment"})
 
@@ -118,6 +118,8 @@ class _Delivery(_Model):
 
 class PullRequestEvent(_Delivery):
     pull_request: PullRequest
+    # On ``edited``: the fields changed, with their old values ("title", "body", "base").
+    changes: dict[str, Any] = {}
 
 
 class CheckRunEvent(_Delivery):
@@ -176,6 +178,9 @@ def _relevant_action(event: str, action: str) -> bool:
 
 def _for_pull_request(delivery: PullRequestEvent, delivery_id: str) -> AnalysisRequest | Skip:
     pull = delivery.pull_request
+    if delivery.action == "edited" and "base" not in delivery.changes:
+        # A new title or body changes nothing a run looks at; a new base branch changes the diff.
+        return Skip(f"pull_request.edited of #{pull.number} leaves its base branch as it was")
     if pull.state != "open":
         return Skip(f"pull request #{pull.number} is {pull.state}")
     # Drafts are analysed too: early feedback is the point of a draft.

@@ -14,17 +14,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from faultline.app.settings import Settings
+from faultline.app.settings import CREDENTIALS_FILE, Settings
+from faultline.app.web.credentials import AlreadyStored, save_credentials, write_env
 from faultline.app.web.server import create_app
 from faultline.app.web.setup import (
-    CREDENTIALS_FILE,
     DEFAULT_MANIFEST,
     STATE_COOKIE,
     SetupError,
     build_manifest,
     load_manifest,
     registration_url,
-    write_env,
 )
 from tests.app.conftest import MakeSettings, StartServer
 from tests.github_sim import GitHubSim, RunningSim, running_sim
@@ -334,3 +333,57 @@ def test_configured_server_has_no_setup_routes(
     assert "Faultline is running" in home.text
     assert f"{GITHUB_URL}/apps/faultline-test/installations/new" in home.text
     assert httpx.get(f"{url}/static/style.css").status_code == 200
+
+
+def test_write_env_keeps_a_line_with_a_form_feed_whole(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("# section \x0c two\nFAULTLINE_PUBLIC_URL=https://x.example\n")
+    write_env(path, {"FAULTLINE_APP_ID": "99"})
+    assert path.read_text() == (
+        "# section \x0c two\nFAULTLINE_PUBLIC_URL=https://x.example\nFAULTLINE_APP_ID=99\n"
+    )
+
+
+# Credentials stored already: no second App over them.
+
+
+@pytest.mark.parametrize("where", ["data dir", "env file"])
+def test_credentials_stored_since_the_start_close_the_setup_pages(
+    setup_settings: Settings, start_server: StartServer, sim: RunningSim, where: str
+) -> None:
+    sim.sim.register_manifest_code("code-1")
+    url = start_server(create_app(setup_settings))
+    with httpx.Client(base_url=url) as browser:
+        setup_form(browser.get("/").text)
+        state = browser.cookies.get(STATE_COOKIE)
+        # Meanwhile another process registers the App and stores its credentials.
+        if where == "data dir":
+            stored = setup_settings.data_dir / CREDENTIALS_FILE
+            stored.parent.mkdir(parents=True)
+            stored.write_text("FAULTLINE_APP_ID=1\n")
+        else:
+            stored = setup_settings.env_file
+            stored.write_text(stored.read_text() + "FAULTLINE_APP_ID=1\n")
+        before = stored.read_text()
+        home = browser.get("/")
+        assert home.status_code == 409 and 'name="manifest"' not in home.text
+        assert f"already stored in {stored}" in home.text
+        refused = browser.get("/setup/callback", params={"code": "code-1", "state": state})
+    assert refused.status_code == 400 and "already stored" in refused.text
+    assert stored.read_text() == before
+    assert conversions(sim.sim) == []  # the code was not even exchanged
+
+
+def test_saving_never_writes_over_a_credentials_file(make_settings: MakeSettings, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    settings = make_settings(env_file=blocker / ".env")
+    saved = save_credentials(settings, {"FAULTLINE_APP_ID": "1"})
+    assert (saved.path, saved.path.read_text()) == (
+        settings.data_dir / CREDENTIALS_FILE,
+        "FAULTLINE_APP_ID=1\n",
+    )
+    with pytest.raises(AlreadyStored):
+        save_credentials(settings, {"FAULTLINE_APP_ID": "2"})
+    assert saved.path.read_text() == "FAULTLINE_APP_ID=1\n"
+    assert sorted(p.name for p in saved.path.parent.iterdir()) == [CREDENTIALS_FILE]  # no temporary left

@@ -16,11 +16,13 @@ import httpx
 import pytest
 
 from faultline.app.cli.serve import load_settings
-from faultline.app.settings import Settings
+from faultline.app.settings import CREDENTIALS_FILE, Settings
+from faultline.app.web.setup import STATE_COOKIE
 from faultline.app.work.queue import JobQueue
 from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import APP_ID, WEBHOOK_SECRET, MakeSettings, private_key_pem, signed_headers
 from tests.app.payloads import example
+from tests.github_sim import running_sim
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
@@ -200,3 +202,63 @@ def test_configured_it_queues_a_delivery_and_stops_on_sigterm(
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
     redelivered = AnalysisRequest("serve-guid", "pull_request.opened", 1, "Codertocat", "Hello-World", 2)
     assert not JobQueue(settings).enqueue(redelivered)
+
+
+def test_the_manifest_code_never_reaches_the_log(serve_process: StartServe) -> None:
+    # The code from GitHub buys the new App's private key for an hour: no log line may hold it.
+    with running_sim() as sim:
+        sim.sim.register_manifest_code("c0de-that-buys-the-key", slug="faultline-acme")
+        server = serve_process(clean_env(GITHUB_API_URL=sim.base_url))
+        with httpx.Client(base_url=server.url.replace("127.0.0.1", "localhost")) as browser:
+            browser.get("/")
+            state = browser.cookies.get(STATE_COOKIE)
+            forged = browser.get("/setup/callback", params={"code": "f0rged-c0de", "state": "forged"})
+            assert forged.status_code == 400
+            done = browser.get("/setup/callback", params={"code": "c0de-that-buys-the-key", "state": state})
+            assert done.status_code == 200, done.text
+        assert server.stop() == 0
+    log = server.log.read_text()
+    assert "c0de-that-buys-the-key" not in log and "f0rged-c0de" not in log and state not in log
+    events = [line["event"] for line in server.log_lines()]
+    access = [event for event in events if isinstance(event, str) and "/setup/callback" in event]
+    assert len(access) == 2 and all("/setup/callback?[redacted] HTTP/1.1" in event for event in access)
+    conversion = [event for event in events if isinstance(event, str) and "/app-manifests/" in event]
+    assert conversion and all("/app-manifests/[redacted]/conversions" in event for event in conversion)
+    assert {"setup refused", "app registered"} <= set(events)
+
+
+def test_credentials_saved_in_the_data_dir_are_what_the_next_start_uses(
+    serve_process: StartServe, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")  # not a folder: the .env file under it cannot be written
+    with running_sim() as sim:
+        sim.sim.register_manifest_code("code-1", slug="faultline-acme")
+        env = clean_env(GITHUB_API_URL=sim.base_url, ENV_FILE=str(blocker / ".env"))
+        server = serve_process(env)
+        with httpx.Client(base_url=server.url.replace("127.0.0.1", "localhost")) as browser:
+            browser.get("/")
+            state = browser.cookies.get(STATE_COOKIE)
+            done = browser.get("/setup/callback", params={"code": "code-1", "state": state})
+            assert done.status_code == 200 and "the next start reads" in done.text
+        assert server.stop() == 0
+        saved = tmp_path / "data" / CREDENTIALS_FILE
+        before = saved.read_bytes()
+
+        again = serve_process(env)  # registered: it starts as the App, not in setup mode
+        assert httpx.get(f"{again.url}/healthz").json()["status"] == "ok"
+        assert "Faultline is running" in httpx.get(f"{again.url}/").text
+        assert httpx.get(f"{again.url}/setup/callback", params={"code": "c", "state": "s"}).status_code == 404
+        assert again.stop() == 0
+    assert saved.read_bytes() == before
+
+
+def test_an_incomplete_credentials_file_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / CREDENTIALS_FILE).write_text("FAULTLINE_APP_ID=12\n")
+    result = faultline(tmp_path, clean_env())
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"faultline: {Path('data') / CREDENTIALS_FILE}: holds no complete App credentials: "
+        "complete it, or move it away to register again\n"
+    )

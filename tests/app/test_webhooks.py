@@ -83,6 +83,38 @@ def test_synchronize_on_a_closed_pull_request_starts_nothing() -> None:
     assert decide("pull_request", payload) == Skip("pull request #2 is closed")
 
 
+def edited(changes: dict[str, Any]) -> dict[str, Any]:
+    """``pull_request.edited`` as GitHub sends it: the changed fields with their old values."""
+    payload = example("pull_request.opened")
+    payload["action"] = "edited"
+    payload["changes"] = changes
+    return payload
+
+
+def test_a_new_base_branch_starts_a_run() -> None:
+    # The check would otherwise go on describing the diff against the old base.
+    changes = {"base": {"ref": {"from": "develop"}, "sha": {"from": "0" * 40}}}
+    request = decide("pull_request", edited(changes))
+    assert isinstance(request, AnalysisRequest)
+    assert (request.trigger, request.pull_number, request.head_sha) == (
+        "pull_request.edited",
+        2,
+        HELLO_WORLD_SHA,
+    )
+    closed = edited(changes)
+    closed["pull_request"]["state"] = "closed"
+    assert decide("pull_request", closed) == Skip("pull request #2 is closed")
+
+
+@pytest.mark.parametrize(
+    "changes", [{"title": {"from": "Old title"}}, {"body": {"from": "Old text"}}, {}], ids=str
+)
+def test_editing_the_title_or_body_starts_nothing(changes: dict[str, Any]) -> None:
+    assert decide("pull_request", edited(changes)) == Skip(
+        "pull_request.edited of #2 leaves its base branch as it was"
+    )
+
+
 # check_run / check_suite: the "Re-run" button.
 
 

@@ -19,8 +19,11 @@ PERMISSION_NOT_GRANTED = "The permissions requested are not granted to this inst
 
 @route("GET", "/app", auth="jwt")
 def get_app(call: Call) -> Reply:
-    assert call.app is not None
-    return ok(render.app(call.api, call.app))
+    """GitHub's answer: the App the JWT was signed for (an installation token gets 401)."""
+    app = call.app
+    assert app is not None
+    installed = sum(1 for item in call.sim.installations.values() if item.app.id == app.id)
+    return ok(render.app(call.api, app) | {"installations_count": installed})
 
 
 def _own_installation(call: Call, number: int) -> Installation:

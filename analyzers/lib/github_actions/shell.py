@@ -9,6 +9,7 @@ import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from faultline.analyzers.core.source import split_lines
 from faultline.analyzers.lib.github_actions.workflows import repo_path
 
 
@@ -97,7 +98,7 @@ def find_test_commands(script: str) -> Iterator[Command]:
 
 
 def _logical_lines(script: str) -> Iterator[tuple[int, int, str]]:
-    lines = script.splitlines()
+    lines = split_lines(script)
     index = 0
     while index < len(lines):
         first = index

@@ -11,7 +11,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.core.source import SourceFile, split_lines
 
 WORKFLOW_FOLDER = ".github/workflows/"
 # Events a pull request waits on; a workflow with none of them runs on a
@@ -128,7 +128,7 @@ def script_lines(source: SourceFile, step: CommentedMap) -> list[int]:
     value_line = step.lc.value("run")[0]
     found = []
     cursor = value_line
-    for text in step["run"].splitlines():
+    for text in split_lines(step["run"]):
         needle = text.strip()[:40]
         line = cursor
         if needle:

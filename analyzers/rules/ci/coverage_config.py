@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from faultline.analyzers.core.context import Context
-from faultline.analyzers.core.source import ParseError, SourceFile
+from faultline.analyzers.core.source import ParseError, SourceFile, split_lines
 from faultline.analyzers.languages import yaml
 from faultline.analyzers.lib.github_actions.workflows import WORKFLOW_FOLDER, repo_path
 
@@ -149,7 +149,7 @@ def threshold_change_line(source: SourceFile, ctx: Context, base_text: str) -> i
     for threshold in thresholds_in(source.path, source.text):
         if change is not None and change.is_added(threshold.line):
             return threshold.line
-    old_lines = base_text.splitlines()
+    old_lines = split_lines(base_text)
     new_lines = source.lines
     removed = [t.line - 1 for t in thresholds_in(source.path, base_text)]
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
@@ -199,7 +199,7 @@ def _scan_config(path: str, text: str, rc: bool) -> Iterator[Threshold]:
 
 
 def _scan_commands(path: str, text: str, window: int) -> Iterator[Threshold]:
-    lines = text.splitlines()
+    lines = split_lines(text)
     for number, line in _content_lines(text):
         context = "\n".join(lines[max(0, number - window) : number])
         for match in THRESHOLD.finditer(line):
@@ -209,7 +209,7 @@ def _scan_commands(path: str, text: str, window: int) -> Iterator[Threshold]:
 
 def _content_lines(text: str) -> Iterator[tuple[int, str]]:
     """Numbered lines without comments."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith(("#", ";")):
             yield number, line.split(" #")[0]
@@ -238,10 +238,11 @@ def _value(text: str) -> float | None:
 def _action_gates(path: str, text: str) -> list[Threshold]:
     """Coverage-report actions given a minimum (``minimum_coverage: 80``)."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = split_lines(text)
+    for number, line in enumerate(lines, start=1):
         if re.match(r"^\s*-?\s*uses:\s*\S*cov", line, re.IGNORECASE):
             indent = len(line) - len(line.lstrip(" -"))
-            for offset, following in enumerate(text.splitlines()[number : number + 25], start=1):
+            for offset, following in enumerate(lines[number : number + 25], start=1):
                 if following.strip() and len(following) - len(following.lstrip(" -")) < indent:
                     break
                 key = following.strip().split(":", 1)[0]

@@ -105,3 +105,17 @@ def test_diff_texts_matches_difflib() -> None:
 def test_whole_changeset_counts_every_line() -> None:
     changes = ChangeSet.whole(["a.py"])
     assert changes.whole_files and changes.get("a.py").is_added(12345)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"])
+def test_base_text_splits_lines_as_git_does(git_repo: GitRepo, separator: str) -> None:
+    # str.splitlines breaks at each of these too: a line holding one, above a hunk,
+    # would shift the hunk and rebuild a base version that never existed.
+    old = f"top = 1\nx = 1  # {separator} here\n" + "".join(f"v{i} = {i}\n" for i in range(10))
+    git_repo.write("m.py", old)
+    git_repo.commit("base")
+    new = old.replace("v7 = 7\n", "v7 = 70\nextra = 1\n")
+    git_repo.write("m.py", new)
+    change = _diff(git_repo).get("m.py")
+    assert change.added_lines == {10, 11}
+    assert change.base_text(new) == old

@@ -261,3 +261,10 @@ def test_config_that_does_not_parse_is_reported_once() -> None:
 def test_unchanged_thresholds_need_no_other_file() -> None:
     base = "[tool.coverage.report]\nfail_under = 80\n\n[tool.ruff]\nline-length = 100\n"
     assert findings(base.replace("100", "110"), path="pyproject.toml", base=base) == []
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x1e", "\x85", "\u2028"])
+def test_threshold_lines_count_as_git_does(separator: str) -> None:
+    # str.splitlines would count a line break at the separator in the comment.
+    text = f"# a comment {separator} that goes on\n[tool.coverage.report]\nfail_under = 85\n"
+    assert [threshold.line for threshold in _scan("pyproject.toml", text)] == [3]
