@@ -26,7 +26,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from githubkit.exception import GitHubException, RequestError
@@ -39,6 +39,7 @@ from analyzers.findings import Finding
 from analyzers.rule import Rule
 from analyzers.rules import all_rules
 from app.github.client import InstallationClient, TransientGitHubError, describe, status_of
+from app.github.identities import assign_identities, file_context
 from app.github.publish import CheckRunRef, Publisher, ReviewResult, first_review_body
 from app.github.repo_view import PullContents, PullReader, PullRef
 from app.github.threads import Identity, threads_to_reopen, threads_to_resolve
@@ -295,7 +296,12 @@ class Run:
 
     async def publish(self, config: Config, contents: PullContents, report: Report) -> None:
         number = self.pull.number
-        commented = await self.publisher.commented_fingerprints(number)
+        existing = await self.publisher.bot_comments(number)
+        # From here on a finding's fingerprint is its identity on the pull request:
+        # the one its earlier comment carries, or a fresh one.
+        findings = assign_identities(report.findings, existing, file_context(contents.view))
+        report = replace(report, findings=findings)
+        commented = frozenset(comment.identity for comment in existing)
         plan = plan_comments(report.findings, contents.changes, commented, config.max_comments)
         result = ReviewResult()
         if plan.placements:
