@@ -468,16 +468,6 @@ async def test_single_comment_reply_update_and_delete(world: World) -> None:
     assert thread.comment_ids == [first.parsed_data.id]
 
 
-async def test_push_makes_comments_outdated(world: World) -> None:
-    comment = add_thread(world.sim, world.pr, "bob", "app/service.py", 10)
-    world.sim.push(
-        world.pr, world.sim.commit(REPO, {"app/service.py": SERVICE_HEAD + "more\n"}, parent=world.head)
-    )
-    gh = world.client()
-    listed = items(await gh.rest.pulls.async_list_review_comments(OWNER, NAME, world.pr.number))
-    assert (listed[0].id, listed[0].line, listed[0].original_line) == (comment.id, None, 10)
-
-
 # -- check runs ----------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from faultline.analyzers.core.config import (
     rule_key_error,
 )
 from faultline.analyzers.core.context import Context
-from faultline.analyzers.core.findings import Finding, Hit, Severity, fingerprint
+from faultline.analyzers.core.findings import Finding, Hit, Severity, content_key, fingerprint, normalised
 from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.rule import RemoteHit, Rule, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
@@ -62,6 +62,29 @@ class Report:
         if level is None:
             return []
         return [finding for finding in self.findings if finding.severity >= level]
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A finding's fingerprint, the content key it shares with identical findings, and
+    the fingerprint version 1 gave it."""
+
+    fingerprint: str
+    content: str
+    v1: str
+
+
+class _Occurrences:
+    """Fingerprints that tell identical statements of a file apart by their order."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[tuple[str, str]] = Counter()
+
+    def fingerprint(self, code: str, path: str, text: str) -> str:
+        key = (path, normalised(text))
+        occurrence = self.seen[key]
+        self.seen[key] += 1
+        return fingerprint(code, path, text, occurrence)
 
 
 @dataclass(frozen=True)
@@ -207,6 +230,7 @@ class _Run:
         if key in self.seen:
             return
         self.seen.add(key)
+        content = content_key(PARSE_ERROR_CODE, path, err.message)
         self.report.findings.append(
             Finding(
                 PARSE_ERROR_CODE,
@@ -218,30 +242,37 @@ class _Run:
                 1,
                 f"Faultline could not check this file: {err.message}",
                 key,
+                content_key=content,
+                fingerprint_v1=key,
             )
         )
 
     def add_hits(self, active: ActiveRule, source: SourceFile, hits: Iterable[Hit | RemoteHit]) -> None:
         placed = [(h.path, h.hit) if isinstance(h, RemoteHit) else (source.path, h) for h in hits]
-        occurrences: Counter[tuple[str, str]] = Counter()
+        code = active.rule.code
+        current, legacy = _Occurrences(), _Occurrences()
         already: Counter[str] | None = None
         for path, hit in sorted(placed, key=lambda item: (item[0], item[1].span)):
             target = source if path == source.path else self.ctx.source(path)
             if target is None:
                 continue
             text = hit.fingerprint_key or target.segment(*hit.span)
-            normalised = "".join(text.split())
-            key = fingerprint(active.rule.code, path, text, occurrences[(path, normalised)])
-            occurrences[(path, normalised)] += 1
-            if key in self.seen or not self.counts(path, hit) or suppressed(target, hit, active.rule):
+            keys = _Keys(
+                current.fingerprint(code, path, text),
+                content_key(code, path, text),
+                legacy.fingerprint(code, path, hit.fingerprint_key_v1 or text),
+            )
+            if keys.fingerprint in self.seen or not self.counts(path, hit):
+                continue
+            if suppressed(target, hit, active.rule):
                 continue
             if active.rule.compare_base and path == source.path and not hit.from_change:
                 already = self.base_statements(active.rule, source) if already is None else already
-                if already[normalised] > 0:
-                    already[normalised] -= 1  # the same statement was there before: moved, not new
+                if already[normalised(text)] > 0:
+                    already[normalised(text)] -= 1  # the same statement was there before: moved, not new
                     continue
-            self.seen.add(key)
-            self.report.findings.append(self.finding(active, path, hit, key))
+            self.seen.add(keys.fingerprint)
+            self.report.findings.append(self.finding(active, path, hit, keys))
 
     def base_statements(self, rule: Rule, source: SourceFile) -> Counter[str]:
         """What the rule reports on the whole base version of the file, by
@@ -261,7 +292,7 @@ class _Run:
         # in the base is still there, and must not hide a new one just like it.
         change = self.ctx.changes.get(source.path)
         gone = [h for h in hits if change is None or change.any_removed(*h.span)]
-        return Counter("".join((h.fingerprint_key or base.segment(*h.span)).split()) for h in gone)
+        return Counter(normalised(h.fingerprint_key or base.segment(*h.span)) for h in gone)
 
     def counts(self, path: str, hit: Hit) -> bool:
         """In diff mode only hits on added lines (or caused by the change) count."""
@@ -270,7 +301,7 @@ class _Run:
         change = self.ctx.changes.get(path)
         return change is not None and change.any_added(*hit.span)
 
-    def finding(self, active: ActiveRule, path: str, hit: Hit, key: str) -> Finding:
+    def finding(self, active: ActiveRule, path: str, hit: Hit, keys: _Keys) -> Finding:
         rule = active.rule
         # A severity set in the config wins over the rule's own grading of the hit.
         severity = active.severity or hit.severity or rule.severity
@@ -283,9 +314,11 @@ class _Run:
             end_line=hit.last_line,
             column=hit.column,
             message=hit.message,
-            fingerprint=key,
+            fingerprint=keys.fingerprint,
             suggestion=hit.suggestion,
             title=rule.summary,
+            content_key=keys.content,
+            fingerprint_v1=keys.v1,
         )
 
 

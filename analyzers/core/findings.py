@@ -60,6 +60,9 @@ class Hit:
     statement: tuple[int, int] | None = None
     from_change: bool = False
     fingerprint_key: str = ""
+    # The key fingerprints of version 1 were made of, when it differs (FL001 named
+    # the enclosing function): the App still recognises comments marked with it.
+    fingerprint_key_v1: str = ""
 
     @property
     def last_line(self) -> int:
@@ -83,6 +86,10 @@ class Finding:
     fingerprint: str
     suggestion: Suggestion | None = None
     title: str = ""
+    # What identical findings of the file share: the fingerprint without the occurrence.
+    content_key: str = ""
+    # The fingerprint version 1 gave this finding (markers of comments it left).
+    fingerprint_v1: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -99,14 +106,27 @@ class FileError:
     line: int = 1
 
 
+def normalised(text: str) -> str:
+    """A statement's text without white space: re-indenting it changes nothing."""
+    return "".join(text.split())
+
+
 def fingerprint(code: str, path: str, statement_text: str, occurrence: int = 0) -> str:
     """A stable id for a finding that ignores line numbers and whitespace.
 
     Unrelated lines moving above the finding leave it unchanged; so does
     re-indenting the statement. ``occurrence`` tells identical statements in one
-    file apart.
+    file apart by their order, so a like statement added above takes the id of
+    the first: the App keeps its comments' identities by other means
+    (``app/github/identities.py``).
     """
-    normalised = "".join(statement_text.split())
-    # surrogateescape: a path (or text) that is not UTF-8 is hashed as its own bytes.
-    digest = hashlib.sha256(f"{code}\0{path}\0{normalised}\0{occurrence}".encode(errors="surrogateescape"))
+    digest = hashlib.sha256(
+        f"{code}\0{path}\0{normalised(statement_text)}\0{occurrence}".encode(errors="surrogateescape")
+    )
     return digest.hexdigest()[:20]
+
+
+def content_key(code: str, path: str, statement_text: str) -> str:
+    """What every occurrence of one statement in a file shares: rule, path and text."""
+    digest = hashlib.sha256(f"{code}\0{path}\0{normalised(statement_text)}".encode(errors="surrogateescape"))
+    return digest.hexdigest()[:16]

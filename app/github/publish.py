@@ -1,11 +1,12 @@
 """Publishing a run on a pull request: the check run, one review, and the
 lifecycle of the review threads Faultline opened on earlier pushes.
 
-Each inline comment carries a hidden marker with its finding's fingerprint.
-A later run reads the pull request's comments and threads: a finding that
-already has a comment gets no new one (even when its line moved), and the
-thread of a finding that is gone is resolved. Comments are never deleted, so a
-human reply under a fixed finding stays readable.
+Each inline comment carries a hidden marker with its finding's identity on the
+pull request (``app/github/identities.py``). A later run reads the pull
+request's comments and threads: a finding that already has a comment gets no
+new one (even when its line moved), and the thread of a finding that is gone is
+resolved. Comments are never deleted, so a human reply under a fixed finding
+stays readable.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from githubkit.exception import RequestError
-from githubkit_schemas.latest.models import CheckRun, PullRequestReview, PullRequestReviewComment
+from githubkit_schemas.latest.models import CheckRun, PullRequestReview
 from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
 
 from faultline.analyzers.core.changes import ChangeSet
 from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.rule import Rule
 from faultline.app.github.client import InstallationClient, status_of
+from faultline.app.github.comments import read_bot_comments
+from faultline.app.github.identities import BotComment
 from faultline.app.github.threads import (
     RESOLVE_MUTATION,
     THREADS_PER_PAGE,
@@ -187,26 +190,13 @@ class Publisher:
 
     # what is there already
 
+    async def bot_comments(self, number: int) -> list[BotComment]:
+        """Every Faultline comment on the pull request, resolved or not."""
+        return await read_bot_comments(self.client, self.owner, self.repo, number, self.identity)
+
     async def commented_fingerprints(self, number: int) -> frozenset[str]:
-        """Fingerprints of every Faultline comment on the pull request, resolved or not."""
-        comments: list[PullRequestReviewComment] = await self.client.collect(
-            lambda gh: gh.rest.paginate(
-                gh.rest.pulls.async_list_review_comments,
-                owner=self.owner,
-                repo=self.repo,
-                pull_number=number,
-                per_page=COMMENTS_PER_PAGE,
-            )
-        )
-        found = set()
-        for comment in comments:
-            user = comment.user
-            if user is not None and not self.identity.ours(user.login, user.type):
-                continue
-            fingerprint = fingerprint_in(comment.body)
-            if fingerprint:
-                found.add(fingerprint)
-        return frozenset(found)
+        """The identities in the markers of those comments."""
+        return frozenset(comment.identity for comment in await self.bot_comments(number))
 
     async def bot_threads(self, number: int) -> list[BotThread]:
         threads: list[BotThread] = []

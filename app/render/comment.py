@@ -3,7 +3,8 @@
 A comment body reads: severity, rule code and slug (linked to the rule's page),
 the specific message, why it matters in one or two sentences, a ```suggestion
 block when the rule has a fix that fits the diff, and a hidden marker with the
-finding's fingerprint, which is how the next run recognises its own comments.
+finding's identity on the pull request (``app/github/identities.py``), which is
+how the next run recognises its own comments.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.languages import fence_for
 from faultline.app.render import count_phrase, docs_url
 
-MARKER = "<!-- faultline:fp={fingerprint} -->"
-_MARKER = re.compile(r"<!-- faultline:fp=([0-9A-Za-z]+) -->")
+MARKER = "<!-- faultline:fp=v2:{fingerprint} -->"
+# Version 1 wrote the engine's fingerprint bare; its comments are still read.
+MARKER_V1 = "<!-- faultline:fp={fingerprint} -->"
+_MARKER = re.compile(r"<!-- faultline:fp=(?:v2:)?([0-9A-Za-z.]+) -->")
+_RULE = re.compile(r"\[(FL[0-9]+) [a-z0-9-]+\]\(")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"(*_])")
 WHY_HEADING = "Why is this risky?"
 
@@ -48,9 +52,15 @@ class Placement:
 
 
 def fingerprint_in(body: str | None) -> str | None:
-    """The fingerprint in a comment's hidden marker, or None when it has none."""
+    """The identity in a comment's hidden marker (either version), or None when it has none."""
     match = _MARKER.search(body or "")
     return match.group(1) if match else None
+
+
+def rule_in(body: str | None) -> str:
+    """The code of the rule a comment's link names, or ""."""
+    match = _RULE.search(body or "")
+    return match.group(1) if match else ""
 
 
 def place(finding: Finding, change: FileChange | None) -> Placement | None:

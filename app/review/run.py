@@ -26,6 +26,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 from githubkit.exception import GitHubException, RequestError
@@ -38,6 +39,7 @@ from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
 from faultline.app.github.client import InstallationClient, TransientGitHubError, describe, status_of
+from faultline.app.github.identities import assign_identities, file_context
 from faultline.app.github.identity import app_identity
 from faultline.app.github.publish import CheckRunRef, Publisher, ReviewResult, first_review_body
 from faultline.app.github.reader import PullContents, PullReader, PullRef
@@ -273,7 +275,12 @@ class Run:
 
     async def publish(self, config: Config, contents: PullContents, report: Report) -> None:
         number = self.pull.number
-        commented = await self.publisher.commented_fingerprints(number)
+        existing = await self.publisher.bot_comments(number)
+        # From here on a finding's fingerprint is its identity on the pull request:
+        # the one its earlier comment carries, or a fresh one.
+        findings = assign_identities(report.findings, existing, file_context(contents.view))
+        report = replace(report, findings=findings)
+        commented = frozenset(comment.identity for comment in existing)
         plan = plan_comments(report.findings, contents.changes, commented, config.max_comments)
         result = ReviewResult()
         if plan.placements:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from faultline.analyzers.core.source import split_lines
 from faultline.app.settings import CREDENTIAL_NAMES, Settings
 
 ENV_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -42,7 +41,7 @@ def stored_credentials(settings: Settings) -> Path | None:
         text = settings.env_file.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    for line in split_lines(text):
+    for line in _lines(text):
         match = ENV_ASSIGNMENT.match(line)
         if match and match.group(1) in CREDENTIAL_NAMES and line.split("=", 1)[1].strip():
             return settings.env_file
@@ -67,7 +66,7 @@ def save_credentials(settings: Settings, values: Mapping[str, str]) -> Saved:
 
 def write_env(path: Path, values: Mapping[str, str]) -> None:
     """Set ``values`` in the dotenv file at ``path``, keeping its other lines; the file ends up mode 0600."""
-    old = split_lines(path.read_text(encoding="utf-8")) if path.is_file() else []
+    old = _lines(path.read_text(encoding="utf-8")) if path.is_file() else []
     lines: list[str] = []
     written: set[str] = set()
     for line in old:
@@ -113,3 +112,10 @@ def _replace_private(path: Path, text: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     os.chmod(path, 0o600)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a .env file, broken only where a line ends (a form feed or U+2028 inside
+    a value is not a line break). Not the engine's helper: the web process never loads it."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return lines[:-1] if lines and not lines[-1] else lines

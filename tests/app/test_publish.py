@@ -14,13 +14,21 @@ from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, 
 from faultline.analyzers.core.engine import PARSE_ERROR_CODE
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.app.github.client import InstallationClient
+from faultline.app.github.identities import BotComment
 from faultline.app.github.publish import MAX_REVIEW_ATTEMPTS, CheckRunRef, Publisher, ReviewResult
 from faultline.app.github.threads import BotThread, Identity, threads_to_resolve
 from faultline.app.render.check_run import CheckOutput, annotation
-from faultline.app.render.comment import MARKER, Placement, by_priority, plan_comments, still_placed
+from faultline.app.render.comment import (
+    MARKER,
+    MARKER_V1,
+    Placement,
+    by_priority,
+    plan_comments,
+    still_placed,
+)
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import PullRequest
-from tests.github_sim.reviews import add_thread, create_review
+from tests.github_sim.reviews import add_thread, create_review, reply
 
 
 @pytest.fixture
@@ -264,6 +272,22 @@ def test_only_the_bots_marked_comments_count(world: World) -> None:
     add_thread(world.sim, pull, "other-app[bot]", "app/m0.py", 6, body=MARKER.format(fingerprint="ccc3"))
     found = with_publisher(world, lambda p: p.commented_fingerprints(pull.number))
     assert found == frozenset({"aaa1"})
+
+
+def test_comments_are_read_with_their_line_on_the_head_and_their_rule(world: World) -> None:
+    pull = world.open_pull(FILES)
+    link = "**Warning** [FL004 hardcoded-pool-size](https://x/hardcoded-pool-size.md): m\n\n"
+    bot = "faultline[bot]"
+    new = add_thread(world.sim, pull, bot, "app/m0.py", 3, body=link + MARKER.format(fingerprint="ab.0"))
+    old = add_thread(world.sim, pull, bot, "app/m1.py", 7, body=link + MARKER_V1.format(fingerprint="cd1"))
+    reply(world.sim, new, world.sim.app.bot, MARKER.format(fingerprint="ab.9"))  # not a thread of its own
+    world.push(pull, {"app/m0.py": "# top\n# more\n" + FILES["app/m0.py"], "app/m1.py": "changed\n" * 20})
+    found = with_publisher(world, lambda p: p.bot_comments(pull.number))
+    above = tuple(word for n in range(6) for word in (f"x{n}", str(n)))  # the words above it, as made
+    assert found == [
+        BotComment(new.id, "ab.0", "app/m0.py", 5, None, "FL004", ("x0", "0", "x1", "1")),
+        BotComment(old.id, "cd1", "app/m1.py", None, None, "FL004", above),  # its line changed: outdated
+    ]
 
 
 def test_threads_are_read_across_pages_and_resolved(world: World) -> None:

@@ -19,6 +19,7 @@ from faultline.app.render.comment import (
     fingerprint_in,
     place,
     review_body,
+    rule_in,
     why,
 )
 
@@ -84,9 +85,21 @@ def test_the_change_under_test_has_two_hunks() -> None:
 def test_marker_round_trip() -> None:
     body = comment_body(Placement(finding(10), 10, 10, False), PoolRule)
     assert MARKER.format(fingerprint="0123456789abcdef0123") in body
+    assert "<!-- faultline:fp=v2:0123456789abcdef0123 -->" in body
     assert fingerprint_in(body) == "0123456789abcdef0123"
     assert fingerprint_in("a human's comment") is None
     assert fingerprint_in(None) is None
+
+
+def test_markers_of_both_versions_are_read() -> None:
+    assert fingerprint_in("x\n\n<!-- faultline:fp=9dea6680c40b491c7d6b -->") == "9dea6680c40b491c7d6b"
+    assert fingerprint_in("x\n\n<!-- faultline:fp=v2:a3ec4eec0cc0e157.1 -->") == "a3ec4eec0cc0e157.1"
+
+
+def test_the_rule_is_read_from_the_comments_link() -> None:
+    body = comment_body(Placement(finding(10), 10, 10, False), PoolRule)
+    assert rule_in(body) == "FL004"
+    assert rule_in("a human's comment about [FL004 the rule]") == ""
 
 
 def test_single_line_in_a_hunk() -> None:
@@ -160,7 +173,7 @@ def test_body_reads_severity_rule_message_why_and_suggestion() -> None:
         "Read the pool size from settings:\n```suggestion\nengine = create_engine(url, pool_size=POOL)\n```"
         in body
     )
-    assert body.endswith("<!-- faultline:fp=0123456789abcdef0123 -->")
+    assert body.endswith("<!-- faultline:fp=v2:0123456789abcdef0123 -->")
 
 
 def test_suggestion_with_backticks_gets_a_longer_fence() -> None:

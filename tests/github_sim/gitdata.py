@@ -220,6 +220,17 @@ def make_hunks(old_data: bytes, new_data: bytes) -> tuple[Hunk, ...]:
     return tuple(hunks)
 
 
+def unchanged_lines(old_data: bytes, new_data: bytes) -> dict[int, int]:
+    """Line numbers (1-based) of the lines a diff from `old_data` to `new_data` leaves
+    untouched, old -> new."""
+    old, new = split_lines(old_data), split_lines(new_data)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    mapping: dict[int, int] = {}
+    for a, b, size in matcher.get_matching_blocks():
+        mapping.update((a + n + 1, b + n + 1) for n in range(size))
+    return mapping
+
+
 def file_change(path: str, old: bytes | None, new: bytes | None, previous: str | None = None) -> FileChange:
     binary = is_binary(old or b"") or is_binary(new or b"")
     hunks = () if binary else make_hunks(old or b"", new or b"")

@@ -13,7 +13,7 @@ from .calls import Call, has_permission, ok, route
 from .faults import Reply
 from .records import PullRequest, ReviewComment, Thread, User
 from .render import WEB, iso
-from .reviews import is_outdated, visible
+from .reviews import head_lines, is_outdated, visible
 from .state import GitHubSim
 
 SDL = """
@@ -221,6 +221,7 @@ class Views:
     def thread(self, thread: Thread) -> dict[str, Any]:
         root = self.sim.comment_records[thread.comment_ids[0]]
         outdated = is_outdated(self.sim, root)
+        start_line, line = head_lines(self.sim, root)
         can_write = self.call.token is not None and has_permission(
             self.call.token.permissions, [("pull_requests", "write")]
         )
@@ -241,8 +242,8 @@ class Views:
             "isOutdated": outdated,
             "isCollapsed": thread.is_resolved,
             "path": root.path,
-            "line": None if outdated else root.line,
-            "startLine": None if outdated else root.start_line,
+            "line": line,
+            "startLine": start_line,
             "originalLine": root.line,
             "originalStartLine": root.start_line,
             "diffSide": root.side or "RIGHT",
@@ -264,7 +265,7 @@ class Views:
             "fullDatabaseId": str(item.id),
             "body": item.body,
             "path": item.path,
-            "line": item.line,
+            "line": head_lines(self.sim, item)[1],
             "originalLine": item.line,
             "diffHunk": item.diff_hunk,
             "outdated": is_outdated(self.sim, item),

@@ -193,6 +193,13 @@ class ReviewComment:
     subject_type: str = "line"
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+    # Where the comment is on the pull request's head: see `tracking.follow`.
+    head_line: int | None = None
+    head_start_line: int | None = None
+    outdated: bool = False
+
+    def __post_init__(self) -> None:
+        self.head_line, self.head_start_line = self.line, self.start_line
 
 
 @dataclass

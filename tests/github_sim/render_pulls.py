@@ -9,7 +9,7 @@ from . import render
 from .gitdata import FileChange
 from .records import PullRequest, Repo, Review, ReviewComment, User
 from .render import WEB, iso
-from .reviews import is_outdated
+from .reviews import head_lines, is_outdated
 from .state import GitHubSim
 
 
@@ -155,12 +155,12 @@ def review(sim: GitHubSim, item: Review) -> dict[str, Any]:
     return body
 
 
-def _position(sim: GitHubSim, comment: ReviewComment, commit_id: str) -> int | None:
-    if comment.line is None or comment.side is None:
+def _position(sim: GitHubSim, comment: ReviewComment, commit_id: str, line: int | None) -> int | None:
+    if line is None or comment.side is None:
         return None
     for change in sim.diff(comment.pr.base_sha, commit_id):
         if change.filename == comment.path:
-            spot = change.locate(comment.line, comment.side)
+            spot = change.locate(line, comment.side)
             return change.position_of(*spot) if spot else None
     return None
 
@@ -171,7 +171,8 @@ def review_comment(sim: GitHubSim, item: ReviewComment) -> dict[str, Any]:
     html = f"{WEB}/{pr.repo.full_name}/pull/{pr.number}#discussion_r{item.id}"
     pull_url = f"{api}/repos/{pr.repo.full_name}/pulls/{pr.number}"
     outdated = is_outdated(sim, item)
-    original_position = _position(sim, item, item.commit_id)
+    start_line, line = head_lines(sim, item)
+    original_position = _position(sim, item, item.commit_id, item.line)
     body: dict[str, Any] = {
         "url": url,
         "pull_request_review_id": item.review_id,
@@ -179,7 +180,7 @@ def review_comment(sim: GitHubSim, item: ReviewComment) -> dict[str, Any]:
         "node_id": item.node_id,
         "diff_hunk": item.diff_hunk,
         "path": item.path,
-        "position": None if outdated else _position(sim, item, pr.head_sha),
+        "position": None if outdated else _position(sim, item, pr.head_sha, line),
         "original_position": original_position,
         "commit_id": item.commit_id if outdated else pr.head_sha,
         "original_commit_id": item.commit_id,
@@ -191,10 +192,10 @@ def review_comment(sim: GitHubSim, item: ReviewComment) -> dict[str, Any]:
         "pull_request_url": pull_url,
         "author_association": association(sim, pr.repo, item.user),
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pull_url}},
-        "start_line": None if outdated else item.start_line,
+        "start_line": start_line,
         "original_start_line": item.start_line,
         "start_side": item.start_side,
-        "line": None if outdated else item.line,
+        "line": line,
         "original_line": item.line,
         "side": item.side,
         "subject_type": item.subject_type,

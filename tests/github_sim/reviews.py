@@ -9,6 +9,7 @@ from .calls import ApiError, field_error
 from .gitdata import FileChange
 from .records import PullRequest, Review, ReviewComment, Thread, User, now
 from .state import GitHubSim, node_id
+from .tracking import follow
 
 EVENT_STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 SIDES = ("LEFT", "RIGHT")
@@ -208,6 +209,9 @@ def _add_comment(
         spot.line, spot.side, spot.start_line, spot.start_side, None, thread.node_id, spot.subject_type,
     )  # fmt: skip
     sim.comment_records[cid] = comment
+    if commit_id != pr.head_sha:  # made on an older commit: GitHub shows it on the head
+        files = sim.commits[commit_id].files, sim.commits[pr.head_sha].files
+        follow(comment, files[0].get(spot.path), files[1].get(spot.path))
     return comment
 
 
@@ -256,9 +260,27 @@ def delete_comment(sim: GitHubSim, comment: ReviewComment) -> None:
 
 
 def is_outdated(sim: GitHubSim, comment: ReviewComment) -> bool:
-    """Approximation: outdated once the file at the PR head differs from where it was commented."""
-    head = sim.commits[comment.pr.head_sha].files.get(comment.path)
-    return head != sim.commits[comment.commit_id].files.get(comment.path)
+    """A push changed one of the thread's lines (see `tracking`), or they are no longer
+    part of the pull request's diff."""
+    root = sim.comment_records[sim.thread_records[comment.thread_id].comment_ids[0]]
+    if root.outdated:
+        return True
+    try:
+        change = changed_file(sim, root.pr, root.pr.head_sha, root.path)
+    except Misplaced:
+        return True
+    if root.head_line is None or root.side is None:
+        return False  # a comment on the whole file
+    return change.locate(root.head_line, root.side) is None
+
+
+def head_lines(sim: GitHubSim, comment: ReviewComment) -> tuple[int | None, int | None]:
+    """(start_line, line) of the comment's thread on the pull request's head; both None
+    when it is outdated."""
+    if is_outdated(sim, comment):
+        return None, None
+    root = sim.comment_records[sim.thread_records[comment.thread_id].comment_ids[0]]
+    return root.head_start_line, root.head_line
 
 
 def visible(sim: GitHubSim, comment: ReviewComment) -> bool:

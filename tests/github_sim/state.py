@@ -30,6 +30,7 @@ from .records import (
     User,
     now,
 )
+from .tracking import follow_push
 
 # githubkit caches App JWTs and installation tokens process-wide, keyed by app id and installation
 # id only: ids unique across simulators keep one test's cached token from reaching another.
@@ -329,11 +330,14 @@ class GitHubSim(FaultSwitches):
         return self.pulls[(repo.lower(), number)]
 
     def push(self, pr: PullRequest, new_head_sha: str) -> str:
-        """Move the PR head (and its branch) to `new_head_sha`; returns the previous head sha."""
+        """Move the PR head (and its branch) to `new_head_sha`; returns the previous head sha.
+
+        The review comments follow their lines to the new head, or become outdated."""
         with self.lock:
             old, pr.head_sha = pr.head_sha, new_head_sha
             pr.head_repo.branches[pr.head_ref] = new_head_sha
             pr.updated_at = now()
+            follow_push(self.review_comments(pr), self.commits[old].files, self.commits[new_head_sha].files)
             return old
 
     def close_pull(self, pr: PullRequest, merged: bool = False) -> None:

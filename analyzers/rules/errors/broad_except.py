@@ -331,8 +331,9 @@ def _hit(source: SourceFile, site: Site, verdict: Verdict, change: FileChange | 
     clause_end = (handler.type.end_lineno or handler.lineno) if handler.type else handler.lineno
     message = _message(site, verdict)
     # Survives edits of the handler body that keep what it does, such as a new log
-    # message; the function's name keeps a like handler added above from taking it over.
-    key = f"{site.function}\n{source.segment(handler.lineno, clause_end)}\n{verdict.kind}"
+    # message, and a renamed function (version 1 had its name in the key).
+    key = f"{source.segment(handler.lineno, clause_end)}\n{verdict.kind}"
+    key_v1 = f"{site.function}\n{key}"
     if change is not None and not change.any_added(handler.lineno, clause_end):
         culprit = verdict.culprit
         line, end = span(culprit)
@@ -346,6 +347,7 @@ def _hit(source: SourceFile, site: Site, verdict: Verdict, change: FileChange | 
             severity=verdict.severity,
             statement=(handler.lineno, end),  # so a suppression on the except line still applies
             fingerprint_key=key,
+            fingerprint_key_v1=key_v1,
         )
     return Hit(
         handler.lineno,
@@ -356,6 +358,7 @@ def _hit(source: SourceFile, site: Site, verdict: Verdict, change: FileChange | 
         suggestion=_suggestion(source, handler),
         statement=(handler.lineno, clause_end),
         fingerprint_key=key,
+        fingerprint_key_v1=key_v1,
     )
 
 
