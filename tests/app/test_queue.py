@@ -16,9 +16,9 @@ import pytest
 from githubkit.exception import SecondaryRateLimitExceeded
 from githubkit.response import Response as GitHubResponse
 
-from faultline.app.work import queue as queue_module
 from faultline.app.github.client import TransientGitHubError
 from faultline.app.settings import Settings
+from faultline.app.work import queue as queue_module
 from faultline.app.work.queue import RETRIES, JobQueue, is_transient, retry_after
 from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import MakeSettings
