@@ -26,7 +26,8 @@ from faultline.analyzers.core.changes import (
     file_change_from_patch,
 )
 from faultline.analyzers.core.config import Config
-from faultline.analyzers.core.engine import Engine, Skipped
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.repo import MemoryRepoView
 from faultline.app.github.client import InstallationClient
 

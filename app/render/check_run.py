@@ -18,8 +18,9 @@ from githubkit_schemas.latest.types import (
 )
 
 from faultline.analyzers.core.config import CONFIG_PATH
-from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.rule import Rule
 from faultline.app.render import count_phrase, docs_url, plural
 from faultline.app.render.comment import by_priority, rule_link

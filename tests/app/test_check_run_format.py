@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.plan import Skipped
 from faultline.app.render import docs_url
 from faultline.app.render.check_run import (
     ANNOTATIONS_PER_REQUEST,
