@@ -11,11 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from githubkit.exception import GraphQLFailed
+from githubkit.graphql import GraphQLResponse
 
 from faultline.analyzers.core.changes import ChangeSet
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.plan import ReadPlan
+from faultline.app.github.blobs import UNKNOWN, Blob, look_up
 from faultline.app.github.client import InstallationClient, TooLargeError, _capped
 from faultline.app.github.reader import PullContents, PullReader, PullRef
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
@@ -156,3 +159,28 @@ def test_sizes_come_in_batches_of_one_query_each(world: World) -> None:
         r for r in world.sim.requests_matching("POST", "/graphql") if "object(" in r.body["query"]
     ]
     assert len(size_queries) == 3  # 50 aliases a query
+
+
+class AnsweringGraphQL:
+    """A client whose GraphQL answers ``data`` with ``errors`` (GitHub's partial answers)."""
+
+    def __init__(self, data: object, errors: list[dict[str, object]]) -> None:
+        self.response = GraphQLResponse.model_validate({"data": data, "errors": errors})
+
+    async def graphql(self, query: str, variables: dict[str, object]) -> dict[str, object]:
+        raise GraphQLFailed(self.response)
+
+
+def test_a_path_github_could_not_size_is_unknown_and_the_others_are_kept() -> None:
+    blob = {"__typename": "Blob", "byteSize": 3, "isBinary": False}
+    partial = AnsweringGraphQL(
+        {"repository": {"f0": blob, "f1": None, "f2": None}},
+        [{"message": "Something went wrong", "path": ["repository", "f1"]}],
+    )
+    specs = [("sha", "a.py"), ("sha", "b.py"), ("sha", "gone.py")]
+    found = asyncio.run(look_up(partial, OWNER, REPO, specs))  # type: ignore[arg-type]
+    assert found == {specs[0]: Blob(3), specs[1]: UNKNOWN, specs[2]: None}
+    nothing = AnsweringGraphQL(
+        None, [{"message": "Resource limits exceeded", "type": "RESOURCE_LIMITS_EXCEEDED"}]
+    )
+    assert set(asyncio.run(look_up(nothing, OWNER, REPO, specs)).values()) == {UNKNOWN}  # type: ignore[arg-type]
