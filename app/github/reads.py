@@ -77,7 +77,7 @@ class PlanRun:
                 if _binary(new, base):  # nothing the engine would check: not downloaded
                     changes.files[read.path] = as_binary(changes.files[read.path])
                     continue
-                reason = self.admit(new, self.cost(new) + self.cost(base)) or self.refusal(base)
+                reason = self.refusal(base) or self.admit(new, self.cost(new) + self.cost(base))
                 if reason is None:
                     admitted.append((read, base_sha))
             if reason is not None:
