@@ -9,8 +9,9 @@ from typing import ClassVar
 import jsonschema
 import pytest
 
-from faultline.analyzers.core.engine import Report, Skipped
+from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity, Suggestion
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.app.render import Rendering, count_phrase
 from faultline.app.render import actions as github_output

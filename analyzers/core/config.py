@@ -142,7 +142,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
             i = _after_bracket(pattern, i)
     body = "".join(out)
     prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(f"^{prefix}{body}(?:/.*)?$")
+    # DOTALL and \Z: a file or folder name may hold a newline (git allows it).
+    return re.compile(f"^{prefix}{body}(?:/.*)?\\Z", re.DOTALL)
 
 
 def _bracket(pattern: str, i: int, out: list[str]) -> str:

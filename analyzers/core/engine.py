@@ -19,6 +19,8 @@ from faultline.analyzers.core.config import (
 )
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Finding, Hit, Severity, content_key, fingerprint, normalised
+from faultline.analyzers.core.paths import UNSAFE_NAME, context_entry, unsafe_reason
+from faultline.analyzers.core.plan import MAX_FILE_BYTES, FileRead, ReadPlan, Skipped, too_large
 from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.rule import RemoteHit, Rule, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
@@ -26,13 +28,6 @@ from faultline.analyzers.core.suppressions import suppressed
 
 PARSE_ERROR_CODE = "FL000"
 PARSE_ERROR_SLUG = "parse-error"
-MAX_FILE_BYTES = 2 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -157,21 +152,55 @@ class Engine:
         """Paths beyond the changed files that the enabled rules may read."""
         return sorted({path for active in self.active for path in active.rule.context_paths})
 
+    def rules_for(self, change: FileChange) -> list[ActiveRule]:
+        """The enabled rules that look at ``change`` (none for a removed or excluded file)."""
+        if change.status is FileStatus.REMOVED or self.config.is_excluded(change.path):
+            return []
+        return [active for active in self.active if active.wants(change.path)]
+
+    def plan(self, changes: ChangeSet) -> ReadPlan:
+        """What a run over ``changes`` will read: the changed files some rule looks at
+        (a path that cannot be read safely is skipped, never requested), the context
+        paths of the rules that will run, and the size caps."""
+        files: list[FileRead] = []
+        skipped: list[Skipped] = []
+        running: dict[int, ActiveRule] = {}
+        for change in changes:
+            rules = self.rules_for(change)
+            if not rules or change.status is FileStatus.BINARY:
+                continue
+            why = unsafe_reason(change.path) or (change.old_path and unsafe_reason(change.old_path))
+            if why:
+                skipped.append(Skipped(change.path, UNSAFE_NAME.format(why=why)))
+                continue
+            base = None if change.status is FileStatus.ADDED else change.base_path
+            files.append(FileRead(change.path, base))
+            running.update((id(active), active) for active in rules)
+        named = {context_entry(path) for active in running.values() for path in active.rule.context_paths}
+        context = tuple(sorted(path for path in named if path is not None))
+        return ReadPlan(tuple(files), context, skipped=tuple(skipped))
+
     def more_context_paths(self, changes: ChangeSet, repo: RepoView) -> list[str]:
         """Paths the enabled rules want that only the files already readable
-        through ``repo`` name: a second round of reads for the App."""
+        through ``repo`` name: a second round of reads for the App. They come from
+        file contents, so each is normalised and kept only inside the repository."""
         ctx = Context(repo, changes)
         paths: set[str] = set()
         for active in self.active:
             if any(active.wants(change.path) for change in changes):
                 paths.update(active.rule.more_context(ctx))
-        return sorted(paths)
+        return sorted(path for path in map(context_entry, paths) if path is not None)
 
-    def run(self, changes: ChangeSet, repo: RepoView) -> Report:
+    def run(self, changes: ChangeSet, repo: RepoView, unread: Sequence[Skipped] = ()) -> Report:
+        """Check ``changes``; ``unread`` names changed files the caller did not read
+        (too large, unsafe path): they are reported as skipped, not as missing."""
         ctx = Context(repo, changes)
         run = _Run(ctx, self.config)
+        run.report.skipped.extend(unread)
+        left_out = {skipped.path for skipped in unread}
         for change in changes:
-            run.check_file(change, [a for a in self.active if a.wants(change.path)])
+            if change.path not in left_out:
+                run.check_file(change, self.rules_for(change))
         run.report.findings.sort(key=lambda finding: finding.sort_key)
         return run.report
 
@@ -186,9 +215,7 @@ class _Run:
         self.seen: set[str] = set()
 
     def check_file(self, change: FileChange, wanted: list[ActiveRule]) -> None:
-        if change.status is FileStatus.REMOVED or not wanted:
-            return
-        if self.config.is_excluded(change.path):
+        if not wanted:
             return
         if change.status is FileStatus.BINARY:
             self.report.skipped.append(Skipped(change.path, "binary file"))
@@ -201,7 +228,7 @@ class _Run:
             return
         source = SourceFile(change.path, data)
         if len(source.data) > MAX_FILE_BYTES:
-            self.report.skipped.append(Skipped(change.path, f"larger than {MAX_FILE_BYTES // 1024} KiB"))
+            self.report.skipped.append(Skipped(change.path, too_large(len(source.data))))
             return
         self.report.files_checked += 1
         for active in wanted:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faultline.analyzers.core.engine import Skipped
+from faultline.analyzers.core.plan import Skipped
 from faultline.app.cli.git import GitError, git
 
 # core.quotePath=false: git would otherwise write "caf\303\251/x.py" for a non-ASCII path.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
-from faultline.analyzers.core.engine import Skipped
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.source import split_lines
 from faultline.app.cli.git import FilesystemView, GitError, GitRepoView, git

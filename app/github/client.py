@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
+from githubkit.core import GitHubCore
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RETRY_RATE_LIMIT, RetryChainDecision, RetryOption, RetryServerError
 
 from faultline import __version__
+from faultline.analyzers.core.paths import unsafe_reason
 from faultline.app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,36 @@ SECONDARY_RATE_LIMIT = "secondary rate limit"
 SECONDARY_RATE_LIMIT_RETRY_SECONDS = 60.0
 # POSTs that create something anew each time (a check run, a review).
 NOT_REPEATABLE = ("/check-runs", "/reviews")
+# A file read never holds more than this unless the caller says otherwise.
+DEFAULT_READ_LIMIT = 2 * 1024 * 1024
+
+
+class UnsafePathError(ValueError):
+    """A path that would not stay under the repository's URL: never requested."""
+
+
+class TooLargeError(Exception):
+    """GitHub sent more bytes than the read's limit (the file is bigger than its size said)."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        super().__init__(f"{path} is larger than {limit} bytes")
+        self.path = path
+        self.limit = limit
+
+
+def repo_url(owner: str, repo: str, *parts: str) -> str:
+    """``/repos/{owner}/{repo}/...`` with every segment percent-encoded: whatever a
+    name holds (``#``, ``?``, ``%``, a newline), the request stays in the repository.
+    Each part is a safe repository path (see ``unsafe_reason``) or UnsafePathError."""
+    segments = [owner, repo]
+    for part in parts:
+        why = unsafe_reason(part)
+        if why is not None:
+            raise UnsafePathError(f"{part!r}: {why}")
+        segments.extend(part.split("/"))
+    if owner in (".", "..") or repo in (".", ".."):
+        raise UnsafePathError(f"{owner}/{repo}: not a repository")
+    return "/repos/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
 class TransientGitHubError(Exception):
@@ -104,6 +136,40 @@ class _KeepOpen(httpx.AsyncBaseTransport):
         return None
 
 
+class _InstallationTokenAuth(httpx.Auth):
+    """githubkit's App auth, asked for the installation token with a stand-in request.
+
+    githubkit picks JWT, basic or token auth from the request's decoded path: a file
+    named ``a#b.py`` breaks that (InvalidURL), and a path ending in ``/installation`` or
+    holding ``applications/x/token`` would get the wrong credentials. Every request of
+    an InstallationClient carries the installation token, so the choice is made on a
+    plain URL and its Authorization header copied onto the real request."""
+
+    def __init__(self, inner: httpx.Auth, probe_url: httpx.URL) -> None:
+        self.inner = inner
+        self.probe_url = probe_url
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise NotImplementedError("InstallationClient is asynchronous")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        probe = httpx.Request(request.method, self.probe_url)
+        flow = self.inner.async_auth_flow(probe)
+        outgoing = await anext(flow)
+        while outgoing is not probe:  # minting a token: let httpx send it and hand back the answer
+            response = yield outgoing
+            outgoing = await flow.asend(response)
+        await flow.aclose()
+        request.headers["Authorization"] = probe.headers["Authorization"]
+        yield request
+
+
+class _InstallationAuthStrategy(AppInstallationAuthStrategy):
+    def get_auth_flow(self, github: GitHubCore) -> httpx.Auth:  # type: ignore[type-arg]
+        base = github.config.base_url
+        return _InstallationTokenAuth(super().get_auth_flow(github), base.join("repos"))
+
+
 class InstallationClient:
     """GitHub as one installation sees it. Use as ``async with`` so the
     connection pool is closed at the end; every call goes through ``call``."""
@@ -113,8 +179,8 @@ class InstallationClient:
             raise NotConfiguredError("FAULTLINE_APP_ID and FAULTLINE_PRIVATE_KEY are required to call GitHub")
         self.settings = settings
         self.installation_id = installation_id
-        self.auth = AppAuthStrategy(settings.app_id, settings.private_key.get_secret_value()).as_installation(
-            installation_id
+        self.auth = _InstallationAuthStrategy(
+            settings.app_id, settings.private_key.get_secret_value(), installation_id
         )
         self._pool = httpx.AsyncHTTPTransport(retries=1)
         self._lock = asyncio.Lock()
@@ -158,6 +224,21 @@ class InstallationClient:
                 self.github = self._build(_forget_tokens())
             return await _translated(action(self.github))
 
+    async def call_as_app(self, action: Callable[[GitHub[AppAuthStrategy]], Awaitable[T]]) -> T:
+        """One request signed with the App's JWT instead of the installation token: for the
+        few endpoints about the App itself (``GET /app``). Only fixed paths go this way."""
+        github = GitHub(
+            self.auth.as_app(),
+            base_url=self.settings.github_api_url,
+            user_agent=f"faultline/{__version__}",
+            timeout=TIMEOUT_SECONDS,
+            async_transport=_KeepOpen(self._pool),
+            cache_strategy=_token_cache,
+            http_cache=False,
+            auto_retry=AUTO_RETRY,
+        )
+        return await _translated(action(github))
+
     async def collect(
         self, pages: Callable[[AppGitHub], AsyncIterator[T]], limit: int | None = None
     ) -> list[T]:
@@ -173,22 +254,46 @@ class InstallationClient:
 
         return await self.call(gather)
 
-    async def read_file(self, owner: str, repo: str, path: str, ref: str) -> bytes | None:
-        """A file's bytes at ``ref`` (any size up to GitHub's 100 MB), None when absent."""
-        try:
-            response = await self.call(
-                lambda gh: gh.rest.repos.async_get_content(
-                    owner, repo, quote(path, safe="/"), ref=ref, headers={"Accept": RAW_MEDIA_TYPE}
-                )
+    async def read_file(
+        self, owner: str, repo: str, path: str, ref: str, limit: int = DEFAULT_READ_LIMIT
+    ) -> bytes | None:
+        """A file's bytes at ``ref``, None when absent. The answer is streamed and cut
+        at ``limit`` bytes (TooLargeError): whatever size was announced, a read never
+        holds more. An unsafe ``path`` raises UnsafePathError before any request."""
+        url = repo_url(owner, repo, "contents", path)
+
+        async def read(gh: AppGitHub) -> bytes:
+            response = await gh.arequest(
+                "GET", url, params={"ref": ref}, headers={"Accept": RAW_MEDIA_TYPE}, stream=True
             )
+            try:
+                return await _capped(response.raw_response, path, limit)
+            except httpx.HTTPError as err:  # the connection broke mid-body
+                raise RequestError(err) from err
+            finally:
+                await response.raw_response.aclose()
+
+        try:
+            return await self.call(read)
         except RequestFailed as err:
             if err.response.status_code == 404:
                 return None
             raise
-        return response.content
 
     async def graphql(self, query: str, variables: dict[str, object]) -> dict[str, object]:
         return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+
+
+async def _capped(response: httpx.Response, path: str, limit: int) -> bytes:
+    announced = response.headers.get("content-length", "")
+    if announced.isdigit() and int(announced) > limit:
+        raise TooLargeError(path, limit)
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            raise TooLargeError(path, limit)
+    return bytes(data)
 
 
 def status_of(err: Exception) -> int | None:

@@ -27,7 +27,7 @@ async def app_identity(settings: Settings, client: InstallationClient) -> Identi
         known = _known.get(key)
     if known is not None:
         return known
-    response = await client.call(lambda gh: gh.rest.apps.async_get_authenticated())
+    response = await client.call_as_app(lambda gh: gh.rest.apps.async_get_authenticated())
     app = response.parsed_data
     if app is None:
         raise IdentityError("GET /app answered with no App")

@@ -1,34 +1,35 @@
 """A pull request read through GitHub, ready for the pure engine.
 
-The App does not clone: it lists the changed files with their patches, then
-fetches only the files an enabled rule looks at (and the paths the rules ask
-for as context), puts them in a MemoryRepoView and runs the engine on that.
-Fork pull requests need nothing special: their commits are readable from the
-base repository.
+The App does not clone: it lists the changed files with their patches, asks the
+engine for its ReadPlan (which changed files and context paths the enabled rules
+read, and the size caps), carries it out (reads.py: sizes first, then the files
+that fit), puts what it got in a MemoryRepoView and runs the engine on that. Fork
+pull requests need nothing special: their commits are readable from the base
+repository.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from githubkit.exception import RequestFailed
-from githubkit_schemas.latest.models import ContentDirectoryItems, DiffEntry
+from githubkit_schemas.latest.models import DiffEntry
 
 from faultline.analyzers.core.changes import (
     ChangeSet,
     DiffError,
     FileChange,
     FileStatus,
-    diff_texts,
     file_change_from_patch,
 )
-from faultline.analyzers.core.config import Config
-from faultline.analyzers.core.engine import Engine, Skipped
+from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.repo import MemoryRepoView
 from faultline.app.github.client import InstallationClient
+from faultline.app.github.reads import PlanRun
 
 T = TypeVar("T")
 
@@ -38,10 +39,6 @@ FILES_PER_PAGE = 100
 # Requests in flight at once for one job: enough to hide latency, few enough
 # not to trip GitHub's secondary rate limit on concurrency.
 CONCURRENCY = 8
-# Files read from one context folder (a rule's ``context_paths`` entry ending in "/").
-MAX_FOLDER_FILES = 200
-# git's own test: a NUL byte in the first 8000 bytes makes a file binary.
-BINARY_PROBE = 8000
 TOO_MANY_FILES = "the pull request changes {total} files; GitHub lists only the first {limit}"
 
 _STATUS = {
@@ -71,30 +68,11 @@ class PullContents:
 
     changes: ChangeSet
     view: MemoryRepoView
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # notes: files not listed, context not read
     wanted: list[str] = field(default_factory=list)  # changed paths some enabled rule looks at
     truncated: bool = False  # GitHub listed only the first MAX_FILES changed files
-
-
-def wanted_paths(engine: Engine, config: Config, paths: Iterable[str]) -> list[str]:
-    """The paths an enabled rule looks at, excluded paths left out."""
-    return [
-        path
-        for path in paths
-        if not config.is_excluded(path) and any(active.wants(path) for active in engine.active)
-    ]
-
-
-def context_paths(engine: Engine, wanted: Iterable[str]) -> list[str]:
-    """The extra paths (``Rule.context_paths``) of the rules that will run: a rule
-    that looks at none of the changed files needs none of its context."""
-    paths = list(wanted)
-    running = [active for active in engine.active if any(active.wants(path) for path in paths)]
-    return sorted({path for active in running for path in active.rule.context_paths})
-
-
-def is_binary(data: bytes | None) -> bool:
-    return data is not None and b"\0" in data[:BINARY_PROBE]
+    # Changed files some rule wanted that were not read, with why: for ``Engine.run``.
+    unread: list[Skipped] = field(default_factory=list)
 
 
 class PullReader:
@@ -123,15 +101,15 @@ class PullReader:
             limit=MAX_FILES,
         )
 
-    async def read(self, path: str, ref: str) -> bytes | None:
-        return await self._limited(self.client.read_file(self.pull.owner, self.pull.repo, path, ref))
+    async def read(self, path: str, ref: str, limit: int) -> bytes | None:
+        return await self._limited(self.client.read_file(self.pull.owner, self.pull.repo, path, ref, limit))
 
     async def changes(self) -> ChangeSet:
         """The changed files and their hunks as GitHub's patches give them (none
         for a file listed without a patch)."""
         return ChangeSet({entry.filename: _from_entry(entry) for entry in await self.list_files()})
 
-    async def load(self, engine: Engine, config: Config) -> PullContents:
+    async def load(self, engine: Engine) -> PullContents:
         entries = await self.list_files()
         changes = ChangeSet({entry.filename: _from_entry(entry) for entry in entries})
         contents = PullContents(changes, MemoryRepoView())
@@ -139,36 +117,17 @@ class PullReader:
             contents.truncated = True
             reason = TOO_MANY_FILES.format(total=self.pull.changed_files, limit=MAX_FILES)
             contents.skipped.append(Skipped(f"{self.pull.changed_files - len(entries)} more files", reason))
-        readable = [c.path for c in changes if c.status is not FileStatus.REMOVED]
-        contents.wanted = wanted_paths(engine, config, readable)
-        if not contents.wanted:
+        plan = engine.plan(changes)
+        contents.wanted = plan.paths
+        contents.unread.extend(plan.skipped)
+        if not plan.files:
             return contents
-        await asyncio.gather(*(self._load_file(changes, path, contents.view) for path in contents.wanted))
-        await self._load_context(context_paths(engine, contents.wanted), contents.view)
+        run = PlanRun(self, plan, contents)
+        await run.changed_files()
+        await run.context(plan.context)
         # A second round for what only the files read so far name (a job's working directory).
-        await self._load_context(engine.more_context_paths(changes, contents.view), contents.view)
+        await run.context(engine.more_context_paths(changes, contents.view))
         return contents
-
-    async def _load_file(self, changes: ChangeSet, path: str, view: MemoryRepoView) -> None:
-        change = changes.files[path]
-        new = await self.read(path, self.pull.head_sha)
-        if new is None:
-            return
-        view.new[path] = new
-        if change.hunk_sources:
-            base = rebuilt_base(change, new)
-        else:
-            # No patch (GitHub leaves it out for binary files and huge diffs): diff it ourselves.
-            base = await self._read_base(change)
-            change = _diffed(change, base, new)
-            changes.files[path] = change
-        if base is not None:
-            view.base[change.base_path] = base
-
-    async def _read_base(self, change: FileChange) -> bytes | None:
-        if change.status is FileStatus.ADDED:
-            return None
-        return await self.read(change.base_path, await self.merge_base())
 
     async def merge_base(self) -> str:
         """The commit the pull request's diff starts from (the base branch may have moved on)."""
@@ -187,43 +146,6 @@ class PullReader:
                 self._merge_base = pull.base_sha
         return self._merge_base
 
-    async def _load_context(self, paths: Iterable[str], view: MemoryRepoView) -> None:
-        files: list[str] = []
-        for path in paths:
-            if path.endswith("/"):
-                files.extend(await self.list_folder(path.rstrip("/")))
-            else:
-                files.append(path)
-        missing = [path for path in dict.fromkeys(files) if path not in view.new]
-        datas = await asyncio.gather(*(self.read(path, self.pull.head_sha) for path in missing))
-        for path, data in zip(missing, datas, strict=True):
-            if data is not None:
-                view.new[path] = data
-
-    async def list_folder(self, folder: str) -> list[str]:
-        """The files directly inside ``folder`` at the head commit (none when it is absent)."""
-        pull = self.pull
-        try:
-            response = await self._limited(
-                self.client.call(
-                    lambda gh: gh.rest.repos.async_get_content(
-                        pull.owner, pull.repo, folder, ref=pull.head_sha
-                    )
-                )
-            )
-        except RequestFailed as err:
-            if err.response.status_code == 404:
-                return []
-            raise
-        items = response.parsed_data
-        if not isinstance(items, list):
-            return []
-        return sorted(item.path for item in items if _is_file(item))[:MAX_FOLDER_FILES]
-
-
-def _is_file(item: ContentDirectoryItems) -> bool:
-    return item.type == "file"
-
 
 def _from_entry(entry: DiffEntry) -> FileChange:
     """The FileChange GitHub's listing describes; without a patch it has no hunks yet."""
@@ -238,17 +160,3 @@ def _from_entry(entry: DiffEntry) -> FileChange:
         except DiffError:
             pass  # read both sides and diff them instead
     return FileChange(path=entry.filename, status=status, old_path=old_path)
-
-
-def rebuilt_base(change: FileChange, new: bytes) -> bytes | None:
-    """The file before the change, rebuilt by undoing the patch's hunks on the new
-    side: exactly what the pull request's diff starts from, without a request."""
-    text = change.base_text(new.decode("utf-8", "surrogateescape"))
-    return None if text is None else text.encode("utf-8", "surrogateescape")
-
-
-def _diffed(change: FileChange, base: bytes | None, new: bytes) -> FileChange:
-    if is_binary(new) or is_binary(base):
-        return FileChange(path=change.path, status=FileStatus.BINARY, old_path=change.old_path)
-    old_text = None if base is None else base.decode("utf-8", "replace")
-    return diff_texts(change.path, old_text, new.decode("utf-8", "replace"), change.old_path)

@@ -8,18 +8,21 @@ comments all count the same findings.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import quote
 
 from githubkit_schemas.latest.types import (
     ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputPropAnnotationsItemsType,
 )
 
 from faultline.analyzers.core.config import CONFIG_PATH
-from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Report, Skipped
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Report
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.rule import Rule
 from faultline.app.render import count_phrase, docs_url, plural
 from faultline.app.render.comment import by_priority, rule_link
@@ -144,7 +147,7 @@ def summary(outcome: Outcome) -> str:
         sections.append(not_inline_section(listed, outcome.not_inline, outcome.blob_url))
     skipped = [*outcome.skipped, *report.skipped]
     if skipped:
-        sections.append("\n".join([SKIPPED_HEADING, "", *(f"- `{s.path}`: {s.reason}" for s in skipped)]))
+        sections.append(skipped_section(skipped))
     if report.rule_errors:
         errors = (f"- {error}" for error in report.rule_errors)
         sections.append("\n".join([RULE_ERRORS_HEADING, "", RULE_ERRORS_NOTE, "", *errors]))
@@ -194,10 +197,29 @@ def not_inline_section(listed: Sequence[Finding], reasons: Mapping[str, str], bl
     return "\n\n".join(parts)
 
 
+def skipped_section(skipped: Sequence[Skipped]) -> str:
+    return "\n".join([SKIPPED_HEADING, "", *(f"- {code_path(s.path)}: {s.reason}" for s in skipped)])
+
+
+def code_path(path: str) -> str:
+    """A path as a Markdown code span on one line: control characters (a newline, a tab,
+    DEL) written as escapes, and a fence longer than any run of backticks inside."""
+    shown = "".join(_escaped(char) for char in path)
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable() or char == " ":
+        return char
+    return char.encode("unicode_escape").decode("ascii")
+
+
 def _listed(finding: Finding, blob_url: str) -> str:
-    where = f"`{finding.path}` line {finding.line}"
+    where = f"{code_path(finding.path)} line {finding.line}"
     if blob_url:
-        where = f"[{where}]({blob_url}/{finding.path}#L{finding.line})"
+        where = f"[{where}]({blob_url}/{quote(finding.path)}#L{finding.line})"
     message = " ".join(finding.message.split())
     return f"- **{finding.severity}** {finding.code} {finding.slug}, {where}: {message}"
 
@@ -239,7 +261,7 @@ def no_rules() -> CheckOutput:
 def no_files(sha: str, skipped: Sequence[Skipped] = ()) -> CheckOutput:
     text = NO_FILES_SUMMARY.format(sha=sha[:7])
     if skipped:
-        text += "\n\n" + "\n".join([SKIPPED_HEADING, "", *(f"- `{s.path}`: {s.reason}" for s in skipped)])
+        text += "\n\n" + skipped_section(skipped)
     return CheckOutput("neutral", NO_FILES_TITLE, fit(text))
 
 

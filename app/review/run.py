@@ -38,7 +38,13 @@ from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Engine, Report
 from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
-from faultline.app.github.client import InstallationClient, TransientGitHubError, describe, status_of
+from faultline.app.github.client import (
+    InstallationClient,
+    TooLargeError,
+    TransientGitHubError,
+    describe,
+    status_of,
+)
 from faultline.app.github.identities import assign_identities, file_context
 from faultline.app.github.identity import app_identity
 from faultline.app.github.publish import CheckRunRef, Publisher, ReviewResult, first_review_body
@@ -245,14 +251,14 @@ class Run:
         if not engine.active:
             await self.finish(check_run.no_rules())
             return
-        contents = await PullReader(self.client, self.pull_ref()).load(engine, config)
+        contents = await PullReader(self.client, self.pull_ref()).load(engine)
         if not contents.wanted:
             await self.finish(check_run.no_files(self.sha, contents.skipped))
             # Earlier findings in files the pull request no longer changes are gone.
             if not contents.truncated:
                 await self.update_threads([], frozenset(s.path for s in contents.skipped))
             return
-        report = engine.run(contents.changes, contents.view)
+        report = engine.run(contents.changes, contents.view, contents.unread)
         head = (await self.job.get_pull(self.pull.number)).head.sha
         if head != self.sha:
             await self.finish(check_run.superseded(self.sha, head))
@@ -261,7 +267,10 @@ class Run:
 
     async def read_config(self, branch: str) -> Config:
         """The config on the default branch: a pull request cannot switch its own check off."""
-        data = await self.client.read_file(self.job.owner, self.job.repo, CONFIG_PATH, branch)
+        try:
+            data = await self.client.read_file(self.job.owner, self.job.repo, CONFIG_PATH, branch)
+        except TooLargeError as err:
+            raise ConfigError(f"{CONFIG_PATH} is larger than {err.limit // 1024} KiB") from err
         return Config() if data is None else parse_config(data)
 
     async def diff_now(self) -> ChangeSet:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from faultline.analyzers.core.engine import Report, RuleError, Skipped
+from faultline.analyzers.core.engine import Report, RuleError
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.plan import Skipped
 from faultline.app.render import docs_url
 from faultline.app.render.check_run import (
     ANNOTATIONS_PER_REQUEST,
@@ -14,6 +15,7 @@ from faultline.app.render.check_run import (
     CheckOutput,
     Outcome,
     annotation,
+    code_path,
     conclusion,
     config_error,
     failed,
@@ -136,6 +138,16 @@ def test_skipped_and_rule_errors_are_listed() -> None:
     assert "### Skipped\n\n- `12 more files`: the pull request changes 3012 files" in text
     assert "- `app/blob.py`: binary file" in text
     assert "### Rules that failed" in text and "FL004 hardcoded-pool-size failed on app/x.py" in text
+
+
+def test_odd_paths_stay_on_their_line_of_the_summary() -> None:
+    skipped = [Skipped("app/a\nb.py", "binary file"), Skipped("app/`x`\t.py", "binary file")]
+    text = render(outcome([], skipped=skipped)).summary
+    assert "- `app/a\\nb.py`: binary file\n" in text
+    assert "- ``app/`x`\\t.py``: binary file" in text
+    assert code_path("é 中.py") == "`é 中.py`" and code_path("a\x7fb") == "`a\\x7fb`"
+    listed = render(outcome([finding(3, path="app/a#b c.py")], blob_url="https://x/blob/sha")).summary
+    assert "[`app/a#b c.py` line 3](https://x/blob/sha/app/a%23b%20c.py#L3)" in listed
 
 
 def test_fail_on_is_explained() -> None:

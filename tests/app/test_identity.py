@@ -46,7 +46,7 @@ def test_the_app_learns_its_slug_once_per_process(world: World) -> None:
 def test_the_simulator_answers_get_app_as_github_does(world: World) -> None:
     async def ask() -> dict[str, Any]:
         async with InstallationClient(world.settings, world.installation.id) as client:
-            response = await client.call(lambda gh: gh.rest.apps.async_get_authenticated())
+            response = await client.call_as_app(lambda gh: gh.rest.apps.async_get_authenticated())
             answer: dict[str, Any] = response.json()
             return answer
 

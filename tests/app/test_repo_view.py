@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faultline.analyzers.core.changes import FileStatus, file_change_from_patch
+from faultline.analyzers.core.changes import ChangeSet, FileStatus, file_change_from_patch
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.engine import Engine
@@ -17,15 +17,8 @@ from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.core.source import SourceFile
 from faultline.app.github.client import InstallationClient
-from faultline.app.github.reader import (
-    PullContents,
-    PullReader,
-    PullRef,
-    context_paths,
-    is_binary,
-    rebuilt_base,
-    wanted_paths,
-)
+from faultline.app.github.reader import PullContents, PullReader, PullRef
+from faultline.app.github.reads import is_binary, rebuilt_base
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import PullRequest
 
@@ -71,14 +64,12 @@ BASE = "".join(f"line {n}\n" for n in range(1, 31))
 HEAD = BASE.replace("line 5\n", "changed 5\n").replace("line 25\n", "changed 25\n")
 
 
-def load(
-    world: World, pull: PullRequest, engine: Engine = ENGINE, config: Config | None = None
-) -> PullContents:
+def load(world: World, pull: PullRequest, engine: Engine = ENGINE) -> PullContents:
     ref = PullRef(OWNER, REPO, pull.number, pull.head_sha, pull.base_sha, len(pull_files(world, pull)))
 
     async def go() -> PullContents:
         async with InstallationClient(world.settings, world.installation.id) as client:
-            return await PullReader(client, ref).load(engine, config or Config())
+            return await PullReader(client, ref).load(engine)
 
     return asyncio.run(go())
 
@@ -104,7 +95,8 @@ def test_only_wanted_files_and_their_rules_context_are_fetched(world: World) -> 
     contents = load(world, pull)
     assert contents.wanted == ["app/x.py"]  # README: no rule; tests/: a production-only rule
     assert sorted(contents.view.new) == ["app/x.py", "conf/a.ini", "conf/b.ini", "settings.toml"]
-    assert fetched(world) == ["app/x.py", "conf", "conf/a.ini", "conf/b.ini", "settings.toml"]
+    # The folder's listing and the sizes came from one GraphQL query: no contents request.
+    assert fetched(world) == ["app/x.py", "conf/a.ini", "conf/b.ini", "settings.toml"]
     assert sorted(contents.changes.paths) == ["README.md", "app/x.py", "tests/test_x.py"]
 
 
@@ -181,7 +173,7 @@ def test_more_than_3000_files_are_cut_and_said(world: World) -> None:
 
     async def go() -> PullContents:
         async with InstallationClient(world.settings, world.installation.id) as client:
-            return await PullReader(client, ref).load(ENGINE, Config())
+            return await PullReader(client, ref).load(ENGINE)
 
     contents = asyncio.run(go())
     assert len(contents.changes) == 3000 and contents.truncated
@@ -190,19 +182,17 @@ def test_more_than_3000_files_are_cut_and_said(world: World) -> None:
     ]
 
 
-def test_wanted_paths_respect_the_config() -> None:
+def test_the_plan_respects_the_config() -> None:
     config = Config(exclude=("vendor/**",))
     engine = Engine(config, [PyRule, YamlRule])
-    assert wanted_paths(engine, config, ["app/a.py", "vendor/b.py", "ci.yml", "x.txt"]) == [
-        "app/a.py",
-        "ci.yml",
-    ]
+    changes = ChangeSet.whole(["app/a.py", "vendor/b.py", "ci.yml", "x.txt"])
+    assert engine.plan(changes).paths == ["app/a.py", "ci.yml"]
 
 
-def test_context_paths_of_running_rules_only() -> None:
-    assert context_paths(ENGINE, ["app/a.py"]) == ["conf/", "settings.toml"]
-    assert context_paths(ENGINE, ["ci.yml"]) == ["never-fetched.toml"]
-    assert context_paths(ENGINE, []) == []
+def test_the_plan_names_the_context_of_running_rules_only() -> None:
+    assert ENGINE.plan(ChangeSet.whole(["app/a.py"])).context == ("conf/", "settings.toml")
+    assert ENGINE.plan(ChangeSet.whole(["ci.yml"])).context == ("never-fetched.toml",)
+    assert ENGINE.plan(ChangeSet.whole(["README.md"])).context == ()
 
 
 def test_is_binary() -> None:

@@ -135,7 +135,8 @@ def route(
     """Register a handler; `{name}` matches one path segment, `{name*}` the rest of the path."""
     regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.*)", template)
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
-    pattern = re.compile(f"^{regex}$")
+    # A file name may hold a newline: "." must match it too.
+    pattern = re.compile(f"^{regex}\\Z", re.DOTALL)
 
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(method, pattern, handler, auth, tuple(needs)))

@@ -9,6 +9,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
 
+from . import git_objects
 from .calls import Call, has_permission, ok, route
 from .faults import Reply
 from .records import PullRequest, ReviewComment, Thread, User
@@ -28,7 +29,34 @@ input ResolveReviewThreadInput { threadId: ID!, clientMutationId: String }
 input UnresolveReviewThreadInput { threadId: ID!, clientMutationId: String }
 type ResolveReviewThreadPayload { thread: PullRequestReviewThread, clientMutationId: String }
 type UnresolveReviewThreadPayload { thread: PullRequestReviewThread, clientMutationId: String }
-type Repository { id: ID!, name: String!, nameWithOwner: String!, pullRequest(number: Int!): PullRequest }
+type Repository {
+  id: ID!
+  name: String!
+  nameWithOwner: String!
+  pullRequest(number: Int!): PullRequest
+  object(expression: String, oid: GitObjectID): GitObject
+}
+scalar GitObjectID
+interface GitObject { id: ID!, oid: GitObjectID! }
+type Blob implements GitObject {
+  id: ID!
+  oid: GitObjectID!
+  byteSize: Int!
+  isBinary: Boolean
+  isTruncated: Boolean!
+  text: String
+}
+type Tree implements GitObject { id: ID!, oid: GitObjectID!, entries: [TreeEntry!] }
+type Commit implements GitObject { id: ID!, oid: GitObjectID! }
+type TreeEntry {
+  name: String!
+  path: String
+  mode: Int!
+  type: String!
+  oid: GitObjectID!
+  size: Int!
+  object: GitObject
+}
 type PullRequest {
   id: ID!
   number: Int!
@@ -101,6 +129,8 @@ def schema() -> GraphQLSchema:
     actor = built.get_type("Actor")
     # GraphQL's Bot.login has no "[bot]" suffix (REST's user.login has it): keep that difference.
     actor.resolve_type = lambda value, _info, _type: value["__typename"]  # type: ignore[union-attr]
+    git_object = built.get_type("GitObject")
+    git_object.resolve_type = lambda value, _info, _type: value["__typename"]  # type: ignore[union-attr]
     return built
 
 
@@ -188,11 +218,15 @@ class Views:
                 raise _error(f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND")
             return self.pull(pr)
 
+        def git_object(_info: Any, expression: str | None = None, oid: str | None = None) -> Any:
+            return git_objects.find(self.sim, repo, expression, oid)
+
         return {
             "id": repo.node_id,
             "name": repo.name,
             "nameWithOwner": repo.full_name,
             "pullRequest": pull_request,
+            "object": git_object,
         }
 
     def pull(self, pr: PullRequest) -> dict[str, Any]:

@@ -243,3 +243,4 @@ class RequestRecord:
     status: int
     body: Any  # the decoded JSON body, or None
     auth: str  # "jwt", "token", "none" or "invalid"
+    raw_path: str = ""  # the path as sent, still percent-encoded

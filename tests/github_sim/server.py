@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
@@ -40,24 +41,46 @@ ROUTE_MODULES = (
 )
 REPOSITORY_BY_ID = re.compile(r"^/repositories/(\d+)(/.*)?$")
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+
+
+class AnyPath(Convertor[str]):
+    """Starlette's "path" convertor, newlines included."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anything", AnyPath())
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 
 
 def create_app(current: Callable[[], GitHubSim]) -> Starlette:
-    """The ASGI app; `current()` gives the simulator each request is served from."""
+    """The ASGI app; `current()` gives the simulator each request is served from.
+
+    Every path reaches the endpoint: a file name may hold a newline, which Starlette's
+    own path pattern would not match (it would answer 404 before the simulator saw it)."""
 
     async def endpoint(request: Request) -> Response:
         sim = current()
         raw = await request.body()
         url_base = f"{request.url.scheme}://{request.url.netloc}"
+        # scope["path"] is percent-decoded, as GitHub routes it (request.url.path is not).
+        path = request.scope["path"]
         reply, record = handle(
-            sim, request.method, request.url.path, dict(request.query_params), raw, request.headers, url_base
+            sim, request.method, path, dict(request.query_params), raw, request.headers, url_base
         )
+        # The path as it came over the wire, percent-encoding and all: what proves where a request went.
+        record.raw_path = request.scope.get("raw_path", b"").decode("latin-1")
         with sim.lock:
             sim.requests.append(record)
         return to_response(reply)
 
-    return Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=METHODS)])
+    return Starlette(routes=[StarletteRoute("/{path:anything}", endpoint, methods=METHODS)])
 
 
 def to_response(reply: Reply) -> Response:

@@ -53,6 +53,14 @@ def node_id(prefix: str, number: int) -> str:
     return f"{prefix}_kwDO" + base64.urlsafe_b64encode(number.to_bytes(6, "big")).decode()
 
 
+def check_path(path: str, unchecked: bool = False) -> None:
+    names = path.split("/")
+    if "\0" in path or "" in names:
+        raise ValueError(f"git cannot store {path!r}: a NUL byte or an empty name")
+    if not unchecked and any(name in (".", "..") for name in names):
+        raise ValueError(f"git refuses {path!r} in a tree: a '.' or '..' name")
+
+
 class GitHubSim(FaultSwitches):
     """Everything GitHub would hold for the tests, behind one re-entrant lock.
 
@@ -213,12 +221,17 @@ class GitHubSim(FaultSwitches):
         parent: str | None = None,
         branch: str | None = None,
         message: str = "Change files",
+        unchecked_names: bool = False,
     ) -> str:
         """A commit whose tree is `parent`'s tree updated with `files` (None deletes a path).
 
         Without `parent` the tree is exactly `files`. With `branch`, the branch moves to it.
-        Returns the new commit's sha.
+        Returns the new commit's sha. A name may hold any byte but NUL and "/", as in git;
+        "." and ".." (which git refuses in a tree) only with `unchecked_names`, to play a
+        broken or hostile server.
         """
+        for path in files:
+            check_path(path, unchecked_names)
         with self.lock:
             target = self.repo(repo)
             tree = dict(self.commits[parent].files) if parent else {}

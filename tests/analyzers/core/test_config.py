@@ -71,3 +71,8 @@ def test_unknown_rule_is_named() -> None:
 )
 def test_globs(path: str, patterns: list[str], matched: bool) -> None:
     assert matches_any(path, patterns) is matched
+
+
+def test_globs_match_names_with_newlines_as_git_stores_them() -> None:
+    assert matches_any("\n/app.py", ["*.py"]) and matches_any("docs/\n/x.py", ["docs/**"])
+    assert not matches_any("app.py\n", ["*.py"])  # "$" would have let a trailing newline through
