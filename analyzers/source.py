@@ -6,10 +6,11 @@ import ast
 import codecs
 import io
 import re
-import sys
 import tokenize
 from functools import cached_property
 from typing import Any
+
+from analyzers.languages.python_syntax import parse_module
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -56,11 +57,10 @@ class SourceFile:
     @cached_property
     def python(self) -> ast.Module:
         try:
-            return ast.parse(self.text, filename=self.path, type_comments=False)
+            # Python 3.8 to 3.14, whichever interpreter runs this.
+            return parse_module(self.text, self.path)
         except SyntaxError as err:
-            # Newer syntax than this interpreter knows reads as an error too: say which Python read it.
-            version = f"{sys.version_info.major}.{sys.version_info.minor}"
-            raise ParseError(f"syntax error (read as Python {version}): {err.msg}", err.lineno or 1) from None
+            raise ParseError(f"syntax error: {err.msg}", err.lineno or 1) from None
         except (ValueError, RecursionError, MemoryError) as err:
             raise ParseError(f"cannot parse: {err}") from None
 
