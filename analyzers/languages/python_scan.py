@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 NAME, OP, STRING, NEWLINE = "name", "op", "string", "newline"
-# The keywords the lowering looks at; ``type`` and ``as`` only where a statement begins or an
-# except clause is read.
-WORDS = frozenset({"except", "def", "class", "type"})
 
-# Spaces before a token are part of its match: half as many matches to make.
+# Spaces before a token are part of its match: half as many matches to make. ``word`` is a
+# keyword the lowering looks at (``type`` is one only where a statement begins).
 _TOKEN = re.compile(
     r"""[ \t\f]*(?:
       (?P<word>(?:except|def|class|type)\b)
@@ -106,7 +104,7 @@ class Part:
 @dataclass(slots=True)
 class Tokens:
     items: list[Token]
-    words: list[int]  # indices of the tokens in WORDS
+    words: list[int]  # indices of the ``except``, ``def``, ``class`` and ``type`` tokens
     strings: list[int]  # indices of the STRING tokens
     complete: bool  # False: the text is unreadable after the last token
 

@@ -26,6 +26,7 @@ from analyzers.languages.python_scan import Field, Part, Text, fields
 _MARK = "_"
 _CONVERSIONS = {"r": ord("r"), "s": ord("s"), "a": ord("a")}
 _LINE_END = re.compile(r"\r\n|\r")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
@@ -42,8 +43,16 @@ def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
     lowered = lower(text)
     if not lowered.changed:
         raise first
-    tree = ast.parse(lowered.text, filename=filename, type_comments=False)
-    return _Restore(lowered).module(tree)
+    try:
+        tree = ast.parse(lowered.text, filename=filename, type_comments=False)
+        return _Restore(lowered).module(tree)
+    except SyntaxError as error:
+        # The lines are those of the text: show the line as written, not as lowered.
+        error.filename = filename
+        lines = _LINE_BREAK.split(text)  # as ``ast`` counts lines: not at form feeds
+        if error.lineno and 0 < error.lineno <= len(lines):
+            error.text = lines[error.lineno - 1]
+        raise
 
 
 class _Restore:

@@ -12,9 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from analyzers.changes import ChangeSet
+from analyzers.config import Config
+from analyzers.engine import Engine
 from analyzers.findings import Severity
 from analyzers.languages.python_lowering import lower
 from analyzers.languages.python_syntax import parse_module
+from analyzers.repo import MemoryRepoView
 from analyzers.rule import Valid
 from analyzers.rules.broad_except import BroadExcept
 from analyzers.source import ParseError, SourceFile, split_lines
@@ -68,6 +72,7 @@ TWINS = [
         "def f(\n\n\n\n    x: T,\n) -> U: ...\n",
     ),
     ("@dec\ndef f[T](x): pass\n", "@dec\ndef f   (x): pass\n"),
+    ('@get(f"/{d["k"]}")\ndef f(): pass\n', "@get(f\"/{d['k']}\")\ndef f(): pass\n"),
 ]
 
 
@@ -76,6 +81,31 @@ def test_newer_syntax_gives_the_tree_of_its_older_twin(new: str, old: str) -> No
     with pytest.raises(SyntaxError):
         ast.parse(new)  # or the test would prove nothing
     assert dump(parse_module(new, "m.py")) == dump(ast.parse(old))
+
+
+OLDER = """\
+with (open(a) as f, open(b) as g):
+    pass
+match command.split():
+    case [action, *rest] if (n := len(rest)) > 1:
+        pass
+    case {"k": v, **other}:
+        pass
+def f(a, /, b, *, c): ...
+try:
+    pass
+except* (ValueError, TypeError) as group:
+    pass
+x = f"{a!r:>10}" f'{b["k"]}' "\\t"; y = rb"\\d"
+print(*a, **k); lambda: (yield)
+@decorator.attr[0](1)
+class K(Base, metaclass=M): ...
+"""
+
+
+def test_older_syntax_in_a_file_that_needs_the_fallback_keeps_its_tree() -> None:
+    tree = parse_module(OLDER + "type X = int\n", "m.py")
+    assert [dump(node) for node in tree.body[:-1]] == [dump(node) for node in ast.parse(OLDER).body]
 
 
 def test_the_fast_path_returns_what_ast_parse_does() -> None:
@@ -164,6 +194,11 @@ def test_a_multiline_replacement_field_keeps_its_expressions_where_they_are() ->
     assert (name.lineno, name.col_offset, name.end_col_offset) == (2, 4, 13)
     assert (call.lineno, call.col_offset, call.end_col_offset) == (4, 4, 15)
     assert ast.unparse(value) == "f'{user.name} has {len(orders):>5} orders'"
+
+
+def test_windows_line_ends_give_the_same_tree() -> None:
+    code = (FIXTURES / "orders_api.py").read_text()
+    assert dump(parse_module(code.replace("\n", "\r\n"), "m.py")) == dump(parse_module(code, "m.py"))
 
 
 def test_columns_after_non_ascii_text_are_utf8_offsets() -> None:
@@ -255,7 +290,7 @@ STATEMENTS = st.one_of(
         NAMES,
         st.sampled_from(["ValueError", "Exception", "db.Error"]),
         st.sampled_from(["", "*"]),
-        st.sampled_from(["\n    pass", " pass", " log(user, key=db)"]),
+        st.sampled_from(["\n    pass", " pass", " log(user, key=db)", ' log(f"{d["k"]}", key=db)']),
     ),
     st.builds(lambda n, p, e: f"type {n}[{p}] = list[{e}]", NAMES, PARAMS, NAMES),
     st.builds(lambda n, e: f"type {n} = {e}", NAMES, EXPRESSIONS),
@@ -304,6 +339,8 @@ PYTHONISH = st.lists(
 ).map("".join)
 
 
+# Random text has escapes such as "\\q", which Python warns about.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
 @settings(max_examples=500, deadline=None)
 @given(PYTHONISH)
 def test_lowering_any_text_keeps_every_line_and_its_width(text: str) -> None:
@@ -315,6 +352,8 @@ def test_lowering_any_text_keeps_every_line_and_its_width(text: str) -> None:
         assert len(new.encode()) == len(old.encode()) + inserted
 
 
+# Random text has escapes such as "\\q", which Python warns about.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
 @settings(max_examples=300, deadline=None)
 @given(PYTHONISH)
 def test_any_text_is_a_module_or_a_syntax_error(text: str) -> None:
@@ -397,3 +436,17 @@ def test_broad_except_is_reported_in_the_sample_service() -> None:
     line = code.splitlines().index("    except Exception:") + 1
     assert [(f.code, f.line, f.severity) for f in findings] == [("FL001", line, Severity.ERROR)]
     assert all(f.code != "FL000" for f in findings)
+
+
+def test_every_rule_reads_the_sample_files_and_fl000_is_left_for_broken_ones() -> None:
+    files = {f"app/{path.name}": path.read_bytes() for path in SAMPLES}
+    files["app/broken.py"] = (
+        b"type Id = int\n\nclass C[T]:\n    def f(self:\n"
+        b"        try:\n            db.commit()\n        except Exception:\n            pass\n"
+    )
+    report = Engine(Config()).run(ChangeSet.whole(list(files)), MemoryRepoView(files))
+    assert report.rule_errors == []
+    parse_errors = [(f.path, f.line, f.message) for f in report.findings if f.code == "FL000"]
+    assert parse_errors == [
+        ("app/broken.py", 4, "Faultline could not check this file: syntax error: '(' was never closed")
+    ]
