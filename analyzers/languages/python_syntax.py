@@ -18,10 +18,11 @@ import re
 import warnings
 from bisect import bisect_left
 from collections.abc import Iterator
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from analyzers.languages.python_lowering import Lowered, Position, lower
-from analyzers.languages.python_scan import Field, Part, Text, fields
+if TYPE_CHECKING:
+    from analyzers.languages.python_lowering import Lowered, Position
+    from analyzers.languages.python_scan import Field, Part, Text
 
 _MARK = "_"
 _CONVERSIONS = {"r": ord("r"), "s": ord("s"), "a": ord("a")}
@@ -40,6 +41,9 @@ def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
         return ast.parse(text, filename=filename, type_comments=False)
     except SyntaxError as error:
         first = error
+    # Imported here: start-up, which every run pays, needs only the fast path.
+    from analyzers.languages.python_lowering import lower
+
     lowered = lower(text)
     if not lowered.changed:
         raise first
@@ -113,6 +117,8 @@ class _Restore:
         while isinstance(node, ast.Call):
             levels.append(node)
             node = node.func
+        from analyzers.languages.python_scan import fields
+
         items = [item for part in group for item in fields(part.pieces)]
         if not (isinstance(node, ast.Name) and node.id == _MARK and len(levels) == len(items)):
             raise _error("cannot read this f-string", start)
