@@ -9,6 +9,7 @@ import tokenize
 from typing import TYPE_CHECKING
 
 from faultline.analyzers.languages import Language, ParseError, undecodable
+from faultline.analyzers.languages.python_syntax import parse_module
 
 if TYPE_CHECKING:
     from faultline.analyzers.core.source import SourceFile
@@ -27,8 +28,10 @@ def decode(data: bytes) -> str:
 
 
 def parse(text: str, path: str) -> ast.Module:
+    """The tree of Python 3.8 to 3.14, whichever interpreter runs this: newer syntax is
+    lowered onto the same lines and columns first (``python_syntax``)."""
     try:
-        return ast.parse(text, filename=path, type_comments=False)
+        return parse_module(text, path)
     except SyntaxError as err:
         raise ParseError(f"syntax error: {err.msg}", err.lineno or 1) from None
     except (ValueError, RecursionError, MemoryError) as err:

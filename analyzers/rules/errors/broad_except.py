@@ -113,6 +113,9 @@ class BroadExcept(Rule):
         b"except Exception",
         b"except BaseException",
         b"except builtins.",
+        # ``except JWTError, Exception:`` (PEP 758, Python 3.14)
+        b", Exception",
+        b", BaseException",
     )
 
     VALID: ClassVar[list[Valid]] = [
