@@ -55,7 +55,7 @@ def python_file(size: int) -> str:
 
 def job(settings_values: dict[str, object], request_values: dict[str, object], out: Connection) -> None:
     """In the child: import, measure, run the job, measure again."""
-    from faultline.app.review.run import run_job
+    from faultline.app.review.job import run_job
     from faultline.app.settings import Settings
     from faultline.app.work.request import AnalysisRequest
 

@@ -195,18 +195,18 @@ class Engine:
         """Check ``changes``; ``unread`` names changed files the caller did not read
         (too large, unsafe path): they are reported as skipped, not as missing."""
         ctx = Context(repo, changes)
-        run = _Run(ctx, self.config)
-        run.report.skipped.extend(unread)
+        checks = _Pass(ctx, self.config)
+        checks.report.skipped.extend(unread)
         left_out = {skipped.path for skipped in unread}
         for change in changes:
             if change.path not in left_out:
-                run.check_file(change, self.rules_for(change))
-        run.report.findings.sort(key=lambda finding: finding.sort_key)
-        return run.report
+                checks.check_file(change, self.rules_for(change))
+        checks.report.findings.sort(key=lambda finding: finding.sort_key)
+        return checks.report
 
 
-class _Run:
-    """The state of one engine run: the report and the fingerprints seen."""
+class _Pass:
+    """One pass of the engine over a change: the report and the fingerprints seen so far."""
 
     def __init__(self, ctx: Context, config: Config) -> None:
         self.ctx = ctx

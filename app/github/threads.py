@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from faultline.analyzers.core.findings import Finding
+from faultline.app.github.client import InstallationClient
+from faultline.app.render.comment import fingerprint_in
 
 THREADS_PER_PAGE = 100
 
@@ -133,3 +135,53 @@ def threads_page(data: Mapping[str, object]) -> _Threads:
     pull = repository.get("pullRequest") if isinstance(repository, dict) else None
     threads = pull.get("reviewThreads") if isinstance(pull, dict) else None
     return _Threads.model_validate(threads or {})
+
+
+class ReviewThreads:
+    """The review threads Faultline opened on one repository's pull requests."""
+
+    def __init__(self, client: InstallationClient, owner: str, repo: str, identity: Identity) -> None:
+        self.client = client
+        self.owner = owner
+        self.repo = repo
+        self.identity = identity
+
+    async def bot_threads(self, number: int) -> list[BotThread]:
+        threads: list[BotThread] = []
+        after: str | None = None
+        while True:
+            variables: dict[str, object] = {
+                "owner": self.owner,
+                "name": self.repo,
+                "number": number,
+                "first": THREADS_PER_PAGE,
+                "after": after,
+            }
+            data = await self.client.graphql(THREADS_QUERY, variables)
+            page = threads_page(data)
+            threads.extend(self._bot_thread(node) for node in page.nodes if node is not None)
+            if not page.pageInfo.hasNextPage or not page.pageInfo.endCursor:
+                break
+            after = page.pageInfo.endCursor
+        return [thread for thread in threads if thread.fingerprint]
+
+    def _bot_thread(self, node: Thread) -> BotThread:
+        first = node.comments.nodes[0] if node.comments.nodes else None
+        fingerprint = ""
+        if first is not None:
+            author = first.author
+            if author is None or self.identity.ours(author.login, author.typename):
+                fingerprint = fingerprint_in(first.body) or ""
+        return BotThread(node.id, fingerprint, node.path, node.isResolved, self._resolved_by_us(node))
+
+    def _resolved_by_us(self, node: Thread) -> bool:
+        # resolvedBy is a User: GitHub gives null when an App resolved the thread.
+        if not node.isResolved:
+            return False
+        return node.resolvedBy is None or self.identity.ours(node.resolvedBy.login, None)
+
+    async def resolve(self, thread: BotThread) -> None:
+        await self.client.graphql(RESOLVE_MUTATION, {"thread": thread.id})
+
+    async def reopen(self, thread: BotThread) -> None:
+        await self.client.graphql(UNRESOLVE_MUTATION, {"thread": thread.id})

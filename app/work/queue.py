@@ -318,6 +318,6 @@ def retry_after(err: BaseException) -> float | None:
 def _run_job() -> Runner:
     """The App's run, imported when a worker first needs it: the receiver alone never loads
     the engine. Looked up on each call so that a patched ``run_job`` is used."""
-    from faultline.app.review import run
+    from faultline.app.review import job
 
-    return run.run_job
+    return job.run_job

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from faultline.analyzers.core.rule import Rule
-from faultline.app.review.run import run_job
+from faultline.app.review.job import run_job
 from faultline.app.settings import Settings
 from faultline.app.work.request import AnalysisRequest
 from tests.github_sim import GitHubSim, PullRequest, running_sim

@@ -16,9 +16,8 @@ from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.core.source import SourceFile
+from faultline.app.github.checks import CheckRuns
 from faultline.app.github.client import InstallationClient, TransientGitHubError
-from faultline.app.github.publish import Publisher
-from faultline.app.github.threads import Identity
 from faultline.app.render.comment import fingerprint_in
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import CheckRun, GitHubSim, PullRequest
@@ -208,7 +207,7 @@ def start_check(world: World, sha: str, delivery: str) -> None:
 
     async def go() -> None:
         async with InstallationClient(world.settings, world.installation.id) as client:
-            await Publisher(client, OWNER, REPO, Identity(world.settings.app_slug)).start_check(sha, delivery)
+            await CheckRuns(client, OWNER, REPO, world.settings.app_id).start_check(sha, delivery)
 
     asyncio.run(go())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,10 +14,11 @@ import pytest
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
 from faultline.analyzers.core.engine import PARSE_ERROR_CODE
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.app.github.checks import CheckRunRef, CheckRuns
 from faultline.app.github.client import InstallationClient
 from faultline.app.github.identities import BotComment
-from faultline.app.github.publish import MAX_REVIEW_ATTEMPTS, CheckRunRef, Publisher, ReviewResult
-from faultline.app.github.threads import BotThread, Identity, threads_to_resolve
+from faultline.app.github.reviews import MAX_REVIEW_ATTEMPTS, ReviewResult, Reviews
+from faultline.app.github.threads import BotThread, Identity, ReviewThreads, threads_to_resolve
 from faultline.app.render.check_run import CheckOutput, annotation
 from faultline.app.render.comment import (
     MARKER,
@@ -51,10 +53,26 @@ def finding(
     return Finding(code, "slug", severity, path, line, line, 1, "message", fp or f"{path}:{line}")
 
 
-def with_publisher(world: World, action: Callable[[Publisher], Awaitable[T]]) -> T:
+@dataclass
+class Publishing:
+    """What a run publishes through, on the test repository."""
+
+    checks: CheckRuns
+    reviews: Reviews
+    threads: ReviewThreads
+
+
+def with_publisher(world: World, action: Callable[[Publishing], Awaitable[T]]) -> T:
     async def go() -> T:
         async with InstallationClient(world.settings, world.installation.id) as client:
-            return await action(Publisher(client, OWNER, REPO, Identity(world.settings.app_slug)))
+            identity = Identity(world.settings.app_slug)
+            return await action(
+                Publishing(
+                    CheckRuns(client, OWNER, REPO, world.settings.app_id),
+                    Reviews(client, OWNER, REPO, identity),
+                    ReviewThreads(client, OWNER, REPO, identity),
+                )
+            )
 
     return asyncio.run(go())
 
@@ -133,7 +151,7 @@ def body(count: int) -> str:
 
 def post(world: World, pull: PullRequest) -> ReviewResult:
     return with_publisher(
-        world, lambda p: p.post_review(pull.number, pull.head_sha, placements(pull), {}, body)
+        world, lambda p: p.reviews.post_review(pull.number, pull.head_sha, placements(pull), {}, body)
     )
 
 
@@ -188,7 +206,9 @@ def test_review_refused_for_good_stops_after_a_few_attempts(world: World) -> Non
     pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
     world.sim.reject("POST", pattern, times=-1)
     many = [Placement(finding(1, path=path, fp=path), 1, 1, False) for path in sorted(files)]
-    result = with_publisher(world, lambda p: p.post_review(pull.number, pull.head_sha, many, {}, body))
+    result = with_publisher(
+        world, lambda p: p.reviews.post_review(pull.number, pull.head_sha, many, {}, body)
+    )
     assert len(result.refused) == 40 and result.posted == []
     assert len(world.sim.requests_matching("POST", pattern)) == 1 + MAX_REVIEW_ATTEMPTS
 
@@ -205,7 +225,8 @@ def test_refused_review_first_reads_the_diff_again(world: World) -> None:
         return now
 
     result = with_publisher(
-        world, lambda p: p.post_review(pull.number, pull.head_sha, placements(pull), {}, body, diff_now)
+        world,
+        lambda p: p.reviews.post_review(pull.number, pull.head_sha, placements(pull), {}, body, diff_now),
     )
     assert [p.finding.path for p in result.refused] == ["app/m1.py"]
     assert sorted(c.path for c in world.sim.review_comments(pull)) == ["app/m0.py", "app/m2.py"]
@@ -228,9 +249,9 @@ def test_check_run_is_completed_first_then_annotated_fifty_at_a_time(world: Worl
     notes = tuple(annotation(finding(1 + n % 19, path="app/m0.py", fp=str(n))) for n in range(120))
     output = CheckOutput("failure", "120 risks found (120 warnings)", "Summary", notes)
 
-    async def act(publisher: Publisher) -> CheckRunRef:
-        check = await publisher.start_check(pull.head_sha, "delivery-1")
-        await publisher.finish_check(check, output)
+    async def act(publisher: Publishing) -> CheckRunRef:
+        check = await publisher.checks.start_check(pull.head_sha, "delivery-1")
+        await publisher.checks.finish_check(check, output)
         return check
 
     check = with_publisher(world, act)
@@ -250,9 +271,9 @@ def test_check_run_is_completed_first_then_annotated_fifty_at_a_time(world: Worl
 def test_check_run_without_annotations_is_one_update(world: World) -> None:
     pull = world.open_pull(FILES)
 
-    async def act(publisher: Publisher) -> None:
-        check = await publisher.start_check(pull.head_sha, "delivery-1")
-        await publisher.finish_check(check, CheckOutput("success", "No risks found", "Nothing"))
+    async def act(publisher: Publishing) -> None:
+        check = await publisher.checks.start_check(pull.head_sha, "delivery-1")
+        await publisher.checks.finish_check(check, CheckOutput("success", "No risks found", "Nothing"))
 
     with_publisher(world, act)
     patches = [r.body for r in world.sim.requests_matching("PATCH", f"/repos/{FULL_NAME}/check-runs/*")]
@@ -270,7 +291,7 @@ def test_only_the_bots_marked_comments_count(world: World) -> None:
     add_thread(world.sim, pull, "faultline[bot]", "app/m0.py", 4, body="no marker")
     add_thread(world.sim, pull, "mallory", "app/m0.py", 5, body=MARKER.format(fingerprint="bbb2"))
     add_thread(world.sim, pull, "other-app[bot]", "app/m0.py", 6, body=MARKER.format(fingerprint="ccc3"))
-    found = with_publisher(world, lambda p: p.commented_fingerprints(pull.number))
+    found = with_publisher(world, lambda p: p.reviews.commented_fingerprints(pull.number))
     assert found == frozenset({"aaa1"})
 
 
@@ -282,7 +303,7 @@ def test_comments_are_read_with_their_line_on_the_head_and_their_rule(world: Wor
     old = add_thread(world.sim, pull, bot, "app/m1.py", 7, body=link + MARKER_V1.format(fingerprint="cd1"))
     reply(world.sim, new, world.sim.app.bot, MARKER.format(fingerprint="ab.9"))  # not a thread of its own
     world.push(pull, {"app/m0.py": "# top\n# more\n" + FILES["app/m0.py"], "app/m1.py": "changed\n" * 20})
-    found = with_publisher(world, lambda p: p.bot_comments(pull.number))
+    found = with_publisher(world, lambda p: p.reviews.bot_comments(pull.number))
     above = tuple(word for n in range(6) for word in (f"x{n}", str(n)))  # the words above it, as made
     assert found == [
         BotComment(new.id, "ab.0", "app/m0.py", 5, None, "FL004", ("x0", "0", "x1", "1")),
@@ -299,9 +320,9 @@ def test_threads_are_read_across_pages_and_resolved(world: World) -> None:
         )
     add_thread(world.sim, pull, "bob", "app/t0.py", 1, body=MARKER.format(fingerprint="human"))
 
-    async def act(publisher: Publisher) -> list[BotThread]:
-        threads = await publisher.bot_threads(pull.number)
-        await publisher.resolve(next(t for t in threads if t.fingerprint == "f7"))
+    async def act(publisher: Publishing) -> list[BotThread]:
+        threads = await publisher.threads.bot_threads(pull.number)
+        await publisher.threads.resolve(next(t for t in threads if t.fingerprint == "f7"))
         return threads
 
     threads = with_publisher(world, act)

@@ -1,0 +1,138 @@
+"""The ``Faultline`` check run of one head commit: found again, created, completed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from githubkit_schemas.latest.models import CheckRun
+from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
+
+from faultline.app.github.client import InstallationClient
+from faultline.app.render import check_run
+from faultline.app.render.check_run import CHECK_NAME, Annotation, CheckOutput
+
+CHECKS_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class CheckRunRef:
+    id: int
+    html_url: str | None
+
+
+class CheckRuns:
+    """The check runs Faultline makes on one repository."""
+
+    def __init__(self, client: InstallationClient, owner: str, repo: str, app_id: int | None) -> None:
+        self.client = client
+        self.owner = owner
+        self.repo = repo
+        self.app_id = app_id
+
+    async def open_check(self, sha: str, external_id: str) -> CheckRunRef:
+        """The check run for this delivery: the one an interrupted attempt of it left
+        in progress, or a new one. Those other runs left in progress are cancelled."""
+        reused: CheckRunRef | None = None
+        for run in await self._checks_in_progress(sha):
+            ref = CheckRunRef(run.id, run.html_url)
+            if reused is None and run.external_id == external_id:
+                reused = ref
+            else:
+                await self.finish_check(ref, check_run.interrupted())
+        return reused or await self.start_check(sha, external_id)
+
+    async def _checks_in_progress(self, sha: str) -> list[CheckRun]:
+        app_id = self.app_id
+        if app_id is None:
+            return []
+        response = await self.client.call(
+            lambda gh: gh.rest.checks.async_list_for_ref(
+                self.owner,
+                self.repo,
+                sha,
+                check_name=CHECK_NAME,
+                status="in_progress",
+                filter_="all",
+                app_id=app_id,
+                per_page=CHECKS_PER_PAGE,
+            )
+        )
+        return response.parsed_data.check_runs
+
+    async def start_check(self, sha: str, external_id: str) -> CheckRunRef:
+        title, summary = check_run.in_progress(sha)
+        response = await self.client.call(
+            lambda gh: gh.rest.checks.async_create(
+                self.owner,
+                self.repo,
+                name=CHECK_NAME,
+                head_sha=sha,
+                status="in_progress",
+                started_at=_now(),
+                external_id=external_id,
+                output={"title": title, "summary": summary},
+            )
+        )
+        run = response.parsed_data
+        return CheckRunRef(run.id, run.html_url)
+
+    async def finish_check(self, check: CheckRunRef, output: CheckOutput) -> None:
+        """Complete the run; annotations go 50 a request, and GitHub appends those
+        of later updates to the ones already there."""
+        batches = list(output.batches()) or [[]]
+        first: ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType = {
+            "title": output.title,
+            "summary": output.summary,
+        }
+        if batches[0]:
+            first["annotations"] = batches[0]
+        await self.client.call(
+            lambda gh: gh.rest.checks.async_update(
+                self.owner,
+                self.repo,
+                check.id,
+                status="completed",
+                conclusion=output.conclusion,
+                completed_at=_now(),
+                output=first,
+            )
+        )
+        for batch in batches[1:]:
+            await self._add_annotations(check, output, batch)
+
+    async def _add_annotations(
+        self, check: CheckRunRef, output: CheckOutput, batch: list[Annotation]
+    ) -> None:
+        more: ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType = {
+            "title": output.title,
+            "summary": output.summary,
+            "annotations": batch,
+        }
+        await self.client.call(
+            lambda gh: gh.rest.checks.async_update(self.owner, self.repo, check.id, output=more)
+        )
+
+    async def completed_check(self, sha: str, external_id: str, output: CheckOutput) -> CheckRunRef:
+        """A check run created already completed (nothing was analysed)."""
+        moment = _now()
+        response = await self.client.call(
+            lambda gh: gh.rest.checks.async_create(
+                self.owner,
+                self.repo,
+                name=CHECK_NAME,
+                head_sha=sha,
+                status="completed",
+                conclusion=output.conclusion,
+                started_at=moment,
+                completed_at=moment,
+                external_id=external_id,
+                output={"title": output.title, "summary": output.summary},
+            )
+        )
+        run = response.parsed_data
+        return CheckRunRef(run.id, run.html_url)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
