@@ -195,14 +195,14 @@ class Engine:
         """Check ``changes``; ``unread`` names changed files the caller did not read
         (too large, unsafe path): they are reported as skipped, not as missing."""
         ctx = Context(repo, changes)
-        checks = _Pass(ctx, self.config)
-        checks.report.skipped.extend(unread)
+        one_pass = _Pass(ctx, self.config)
+        one_pass.report.skipped.extend(unread)
         left_out = {skipped.path for skipped in unread}
         for change in changes:
             if change.path not in left_out:
-                checks.check_file(change, self.rules_for(change))
-        checks.report.findings.sort(key=lambda finding: finding.sort_key)
-        return checks.report
+                one_pass.check_file(change, self.rules_for(change))
+        one_pass.report.findings.sort(key=lambda finding: finding.sort_key)
+        return one_pass.report
 
 
 class _Pass:
