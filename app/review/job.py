@@ -30,6 +30,7 @@ from githubkit.exception import GitHubException, RequestError
 from githubkit_schemas.latest.models import PullRequest, PullRequestSimple
 
 from faultline.analyzers.core.rule import Rule
+from faultline.app.github.app_identity import app_identity
 from faultline.app.github.checks import CheckRuns
 from faultline.app.github.client import (
     InstallationClient,
@@ -37,7 +38,6 @@ from faultline.app.github.client import (
     describe,
     status_of,
 )
-from faultline.app.github.identity import app_identity
 from faultline.app.github.reviews import Reviews
 from faultline.app.github.threads import ReviewThreads
 from faultline.app.render import check_run

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from faultline.app.github.app_identity import app_identity
 from faultline.app.github.client import InstallationClient
-from faultline.app.github.identity import app_identity
 from faultline.app.render.comment import MARKER, fingerprint_in
 from tests.app.sim_fixtures import World, sim_world
 from tests.app.test_jobs_e2e import AUTH
