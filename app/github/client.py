@@ -34,6 +34,7 @@ from faultline.app.settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+A = TypeVar("A", AppInstallationAuthStrategy, AppAuthStrategy)
 AppGitHub = GitHub[AppInstallationAuthStrategy]
 
 # Returns a file's bytes as they are, whatever their size (the JSON form stops at 1 MB).
@@ -187,8 +188,11 @@ class InstallationClient:
         self.github = self._build(_token_cache)
 
     def _build(self, cache: MemCacheStrategy) -> AppGitHub:
+        return self._github(self.auth, cache)
+
+    def _github(self, auth: A, cache: MemCacheStrategy) -> GitHub[A]:
         return GitHub(
-            self.auth,
+            auth,
             base_url=self.settings.github_api_url,
             user_agent=f"faultline/{__version__}",
             timeout=TIMEOUT_SECONDS,
@@ -227,16 +231,7 @@ class InstallationClient:
     async def call_as_app(self, action: Callable[[GitHub[AppAuthStrategy]], Awaitable[T]]) -> T:
         """One request signed with the App's JWT instead of the installation token: for the
         few endpoints about the App itself (``GET /app``). Only fixed paths go this way."""
-        github = GitHub(
-            self.auth.as_app(),
-            base_url=self.settings.github_api_url,
-            user_agent=f"faultline/{__version__}",
-            timeout=TIMEOUT_SECONDS,
-            async_transport=_KeepOpen(self._pool),
-            cache_strategy=_token_cache,
-            http_cache=False,
-            auto_retry=AUTO_RETRY,
-        )
+        github = self._github(self.auth.as_app(), _token_cache)
         return await _translated(action(github))
 
     async def collect(
