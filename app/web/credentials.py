@@ -84,21 +84,27 @@ def write_env(path: Path, values: Mapping[str, str]) -> None:
 
 def _create_private(path: Path, text: str) -> None:
     """Write a new file, mode 0600, all at once; FileExistsError if ``path`` exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = _private_draft(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.link(temporary, path)  # unlike a rename, never replaces a file already there
     finally:
         temporary.unlink(missing_ok=True)
 
 
 def _replace_private(path: Path, text: str) -> None:
-    # Write a new file created 0600 (never a moment readable by others), then rename it over the old.
+    """Write ``path`` anew, all at once: the new file is renamed over the old."""
+    temporary = _private_draft(path, text)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.chmod(path, 0o600)
+
+
+def _private_draft(path: Path, text: str) -> Path:
+    """``text`` in a new file beside ``path``, created 0600 (never a moment readable by
+    others) and flushed to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -107,11 +113,10 @@ def _replace_private(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    os.chmod(path, 0o600)
+    return temporary
 
 
 def _lines(text: str) -> list[str]:
