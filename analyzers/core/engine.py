@@ -71,11 +71,12 @@ class ActiveRule:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
 
-    def wants(self, path: str) -> bool:
+    def wants(self, path: str, production: bool | None = None) -> bool:
+        """``production``: ``is_production(path)``, when the caller knows it already."""
         rule = self.rule
         if not rule.applies_to(path) or matches_any(path, self.exclude):
             return False
-        if rule.production_only and not is_production(path):
+        if rule.production_only and not (is_production(path) if production is None else production):
             return matches_any(path, self.include)
         return True
 
@@ -148,7 +149,9 @@ class Engine:
         ctx = Context(repo, changes)
         run = _Run(ctx, self.config)
         for change in changes:
-            run.check_file(change, [a for a in self.active if a.wants(change.path)])
+            # Once per file, not once per rule: it matches globs and looks up the language.
+            production = is_production(change.path)
+            run.check_file(change, [a for a in self.active if a.wants(change.path, production)])
         run.report.findings.sort(key=lambda finding: finding.sort_key)
         return run.report
 
