@@ -97,6 +97,19 @@ def blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     return []
 
 
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, without its two nested generators: the
+    cascade scan asks for the children of every node it meets."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
 def all_nodes(tree: ast.AST) -> list[ast.AST]:
     """``tree`` and every node under it, in the order of ``ast.walk`` (breadth
     first): one walk that several scans of a module share, each then looping over

@@ -16,6 +16,7 @@ from faultline.analyzers.lib.python.imports import imported_names, imports_packa
 from faultline.analyzers.lib.python.nodes import (
     argument,
     call_name,
+    child_nodes,
     defined_names,
     find_keyword,
     span,
@@ -143,7 +144,7 @@ class PythonScan:
     def _children(self, node: ast.AST, scope: Scope) -> None:
         """Statements inside ``node`` in ``scope``; its expressions anchored to
         the statement when it is a simple one, else to themselves."""
-        children = list(ast.iter_child_nodes(node))
+        children = list(child_nodes(node))
         simple = isinstance(node, ast.stmt) and not any(isinstance(c, ast.stmt) for c in children)
         # A simple statement's expressions share one scope, made once.
         whole = scope._replace(anchor=span(node), target="", annotation=None) if simple else None
@@ -202,7 +203,7 @@ class PythonScan:
         elif isinstance(node, (ast.Constant, ast.JoinedStr)):
             self._sql(node, scope)
         elif not isinstance(node, ast.Name):  # a name holds no expression: the commonest leaf
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._expr(child, scope)
 
