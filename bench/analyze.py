@@ -206,9 +206,8 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
-def best_of(repeat: int, command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """The fastest of ``repeat`` runs, with the highest peak RSS of any."""
-    runs = [measure(command, cwd, env) for _ in range(repeat)]
+def fastest(runs: Sequence[Run]) -> Run:
+    """The fastest of ``runs``, with the highest peak RSS of any."""
     best = min(runs, key=lambda run: run.seconds)
     peak = max(run.peak_mb for run in runs)
     tree = max(run.tree_mb for run in runs)
@@ -245,14 +244,8 @@ def tool_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_tool(tool: str, project: Project, work: Path, repeat: int) -> Result:
-    command = _command(tool, project, work)
-    if command is None:
-        return Result(tool, note="not installed (pip install -e '.[bench]')")
-    env = tool_env()
-    if tool == "faultline":
-        measure(command, project.root, env)  # a warm-up run, not counted: it writes the .pyc files
-    run = best_of(repeat, command, project.root, env)
+def read_result(tool: str, runs: Sequence[Run]) -> Result:
+    run = fastest(runs)
     read = _read_parse if tool in PARSE_MODES else READERS[tool]
     try:
         findings, note = read(run)
@@ -505,10 +498,26 @@ def profile(project: Project, work: Path) -> str:
 def bench_project(name: str, tools: Sequence[str], repeat: int, work: Path) -> tuple[Project, list[Result]]:
     project = load_project(name)
     (work / FILE_LIST).write_text("".join(f"{project.root / p}\n" for p in project.paths), encoding="utf-8")
-    results = []
-    for tool in tools:
-        print(f"  {name}: {tool} ...", file=sys.stderr, flush=True)
-        results.append(run_tool(tool, project, work, repeat))
+    commands = {tool: _command(tool, project, work) for tool in tools}
+    env = tool_env()
+    if commands.get("faultline"):
+        measure(
+            commands["faultline"], project.root, env
+        )  # a warm-up run, not counted: it writes the .pyc files
+    # Round by round, every tool once per round: on a shared machine the load drifts, and
+    # runs made close together compare more fairly than one tool's runs after another's.
+    runs: dict[str, list[Run]] = {tool: [] for tool in tools}
+    for round_number in range(1, repeat + 1):
+        for tool, command in commands.items():
+            if command is not None:
+                print(f"  {name}: {tool} ({round_number}/{repeat}) ...", file=sys.stderr, flush=True)
+                runs[tool].append(measure(command, project.root, env))
+    results = [
+        read_result(tool, runs[tool])
+        if runs[tool]
+        else Result(tool, note="not installed (pip install -e '.[bench]')")
+        for tool in tools
+    ]
     return project, results
 
 
