@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 
 from pydantic import BaseModel, ValidationError
 
@@ -169,10 +169,22 @@ class Engine:
         for change in changes:
             # It matches globs and looks up the language: once per file, not once per rule,
             # and only for a file that a production-only rule reads.
-            production = cache(partial(is_production, change.path))
+            production = _remembered_production(change.path)
             run.check_file(change, [a for a in self.active if a.wants(change.path, production)])
         run.report.findings.sort(key=lambda finding: finding.sort_key)
         return run.report
+
+
+def _remembered_production(path: str) -> Callable[[], bool]:
+    """``is_production(path)``, looked up on the first call only."""
+    known: list[bool] = []
+
+    def production() -> bool:
+        if not known:
+            known.append(is_production(path))
+        return known[0]
+
+    return production
 
 
 class _Run:
