@@ -13,6 +13,7 @@ PASS/FAIL for the targets. Exit code 1 when a target fails.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -28,10 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
 
 RUFF_RULES = "BLE001,E722"
 PYLINT_CHECKS = "broad-exception-caught,bare-except"
+# The installed faultline (this checkout, see require_this_checkout), as the `faultline`
+# command runs it. -P: the project folder is the working directory, and `python -m` would put
+# it first on sys.path, where airflow's own `secrets/` shadows the standard library's.
+FAULTLINE = (sys.executable, "-P", "-m", "faultline")
 # Faultline's checks, at the same cost as a user's run; "never" keeps the exit code 0.
 FAULTLINE_ARGS = ("check", "--all", "--format", "json", "--fail-on", "never")
 PARSE_MODES = ("ast", "libcst", "libcst-positions")
@@ -39,7 +43,7 @@ ALL_TOOLS = ("faultline", "ast", "libcst", "libcst-positions", "ruff", "pylint",
 # libcst with PositionProvider takes about a minute per 150k lines: only on request.
 DEFAULT_TOOLS = ("faultline", "ast", "libcst", "ruff", "pylint", "fixit")
 
-MAX_AST_RATIO = 2.0
+MAX_AST_RATIO = 1.5
 MIN_FIXIT_SPEEDUP = 5.0
 MAX_RSS_MB = 300.0
 SAMPLE_SECONDS = 0.1
@@ -202,9 +206,8 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
-def best_of(repeat: int, command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """The fastest of ``repeat`` runs, with the highest peak RSS of any."""
-    runs = [measure(command, cwd, env) for _ in range(repeat)]
+def fastest(runs: Sequence[Run]) -> Run:
+    """The fastest of ``runs``, with the highest peak RSS of any."""
     best = min(runs, key=lambda run: run.seconds)
     peak = max(run.peak_mb for run in runs)
     tree = max(run.tree_mb for run in runs)
@@ -221,18 +224,28 @@ def executable(name: str) -> str | None:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
-def faultline_env() -> dict[str, str]:
-    # This checkout comes first, whatever is installed.
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+def require_this_checkout() -> None:
+    """Stop unless ``python -m faultline`` runs this checkout (``pip install -e .``): the
+    figures would otherwise be those of whatever copy is installed."""
+    spec = importlib.util.find_spec("faultline")
+    found = Path(spec.origin).resolve().parent if spec and spec.origin else None
+    if found != REPO / "faultline":
+        where = f"the one in {found}" if found else "none"
+        raise SystemExit(
+            f"python -m faultline must run this checkout ({REPO}), not {where}: "
+            f"pip install -e '{REPO}[bench]'"
+        )
 
 
-def run_tool(tool: str, project: Project, work: Path, repeat: int) -> Result:
-    command = _command(tool, project, work)
-    if command is None:
-        return Result(tool, note="not installed (pip install -e '.[bench]')")
-    env = faultline_env() if tool == "faultline" else None
-    run = best_of(repeat, command, project.root, env)
+def tool_env() -> dict[str, str]:
+    """The environment of every tool, less PYTHONDONTWRITEBYTECODE: installed tools run
+    from the .pyc files pip wrote, and Faultline must run from its own, not recompile
+    each module on every run."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def read_result(tool: str, runs: Sequence[Run]) -> Result:
+    run = fastest(runs)
     read = _read_parse if tool in PARSE_MODES else READERS[tool]
     try:
         findings, note = read(run)
@@ -243,9 +256,7 @@ def run_tool(tool: str, project: Project, work: Path, repeat: int) -> Result:
 
 def _command(tool: str, project: Project, work: Path) -> list[str] | None:
     if tool == "faultline":
-        # -P: the project folder is the working directory and must not shadow
-        # Faultline's own packages (superset has an app.py).
-        return [sys.executable, "-P", "-m", "faultline.app.cli.main", *FAULTLINE_ARGS]
+        return [*FAULTLINE, *FAULTLINE_ARGS]
     if tool in PARSE_MODES:
         return [sys.executable, str(Path(__file__).resolve()), "parse", tool, str(work / FILE_LIST)]
     path = executable(tool)
@@ -466,10 +477,10 @@ def profile(project: Project, work: Path) -> str:
         "-o",
         str(stats_file),
         "-m",
-        "faultline.app.cli.main",
+        "faultline",
         *FAULTLINE_ARGS,
     ]
-    subprocess.run(command, cwd=project.root, env=faultline_env(), capture_output=True, check=False)
+    subprocess.run(command, cwd=project.root, env=tool_env(), capture_output=True, check=False)
     out = io.StringIO()
     stats = pstats.Stats(str(stats_file), stream=out)
     stats.strip_dirs()
@@ -487,10 +498,26 @@ def profile(project: Project, work: Path) -> str:
 def bench_project(name: str, tools: Sequence[str], repeat: int, work: Path) -> tuple[Project, list[Result]]:
     project = load_project(name)
     (work / FILE_LIST).write_text("".join(f"{project.root / p}\n" for p in project.paths), encoding="utf-8")
-    results = []
-    for tool in tools:
-        print(f"  {name}: {tool} ...", file=sys.stderr, flush=True)
-        results.append(run_tool(tool, project, work, repeat))
+    commands = {tool: _command(tool, project, work) for tool in tools}
+    env = tool_env()
+    if commands.get("faultline"):
+        measure(
+            commands["faultline"], project.root, env
+        )  # a warm-up run, not counted: it writes the .pyc files
+    # Round by round, every tool once per round: on a shared machine the load drifts, and
+    # runs made close together compare more fairly than one tool's runs after another's.
+    runs: dict[str, list[Run]] = {tool: [] for tool in tools}
+    for round_number in range(1, repeat + 1):
+        for tool, command in commands.items():
+            if command is not None:
+                print(f"  {name}: {tool} ({round_number}/{repeat}) ...", file=sys.stderr, flush=True)
+                runs[tool].append(measure(command, project.root, env))
+    results = [
+        read_result(tool, runs[tool])
+        if runs[tool]
+        else Result(tool, note="not installed (pip install -e '.[bench]')")
+        for tool in tools
+    ]
     return project, results
 
 
@@ -507,8 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["parse"]:
         parse_child(args[1], Path(args[2]))
         return 0
-    # projects.py beside this file; this checkout's app and analyzers before any installed copy.
-    sys.path[:0] = [str(BENCH), str(REPO)]
+    require_this_checkout()
     from projects import PROJECTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -542,6 +568,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+RATIO_HEADER = ("project", "files", "lines", "faultline s", "ast s", "x ast", "cpu x ast", "verdict")
+
+
+def ratio_table(measured: Sequence[tuple[Project, Sequence[Result]]]) -> str:
+    """One line per project: the seconds of both, their ratio (wall and CPU) and the verdict."""
+    rows = [RATIO_HEADER]
+    for project, results in measured:
+        ours, base = _run(results, "faultline"), _run(results, "ast")
+        if ours is None or base is None:
+            continue
+        ratio = ours.seconds / base.seconds
+        rows.append(
+            (
+                project.name,
+                str(project.files),
+                f"{project.lines:,}",
+                f"{ours.seconds:.2f}",
+                f"{base.seconds:.2f}",
+                f"{ratio:.2f}",
+                f"{ours.cpu_seconds / base.cpu_seconds:.2f}",
+                _verdict(ratio <= MAX_AST_RATIO),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RATIO_HEADER))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
+
+
 def report_targets(measured: Sequence[tuple[Project, Sequence[Result]]]) -> int:
     if not measured:
         return 0
@@ -553,6 +612,8 @@ def report_targets(measured: Sequence[tuple[Project, Sequence[Result]]]) -> int:
         for verdict, text in targets(project, results, project is largest):
             failed |= verdict == "FAIL"
             print(f"  {verdict}  {text}")
+    print(f"\nfaultline --all against ast.parse, target {MAX_AST_RATIO:g}x ({load()}):")
+    print(ratio_table(measured))
     pairs = [
         (ours, base)
         for _, r in measured

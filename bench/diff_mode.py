@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyze import faultline_env
+from analyze import FAULTLINE, require_this_checkout, tool_env
 
 TARGET_SECONDS = 0.5
 CHECK_ARGS = ("check", "--format", "json", "--fail-on", "never")
@@ -99,7 +99,7 @@ def make_repo(source: Path, repo: Path, count: int) -> list[str]:
 
 def time_command(label: str, command: Sequence[str], repo: Path, runs: int) -> Timing:
     """One warm-up run (writes the .pyc files), then ``runs`` timed ones."""
-    env = faultline_env()
+    env = tool_env()
     subprocess.run(command, cwd=repo, env=env, capture_output=True, check=False)
     seconds = []
     out = b""
@@ -121,8 +121,8 @@ def _summary(out: bytes) -> str:
 
 def import_times(repo: Path) -> list[tuple[int, int, int, str]]:
     """(self us, cumulative us, depth, module) from ``-X importtime`` of a check."""
-    command = [sys.executable, "-P", "-X", "importtime", "-m", "faultline.app.cli.main", *CHECK_ARGS]
-    proc = subprocess.run(command, cwd=repo, env=faultline_env(), capture_output=True, text=True, check=False)
+    command = [sys.executable, "-X", "importtime", *FAULTLINE[1:], *CHECK_ARGS]
+    proc = subprocess.run(command, cwd=repo, env=tool_env(), capture_output=True, text=True, check=False)
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -153,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=20, help="files to change (default 20)")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per mode (default 10)")
     args = parser.parse_args(argv)
+    require_this_checkout()
     from projects import project_root
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
@@ -187,14 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_modes(repo: Path, runs: int) -> list[Timing]:
     python = sys.executable
-    check = [python, "-P", "-m", "faultline.app.cli.main", *CHECK_ARGS]
+    check = [*FAULTLINE, *CHECK_ARGS]
     timings = [
         time_command("python -c pass (interpreter floor)", [python, "-P", "-c", "pass"], repo, runs),
         time_command(
-            "import faultline.app.cli.main",
-            [python, "-P", "-c", "import faultline.app.cli.main"],
-            repo,
-            runs,
+            "import faultline.app.cli.main", [python, "-P", "-c", "import faultline.app.cli.main"], repo, runs
         ),
         time_command("faultline check (uncommitted)", check, repo, runs),
     ]

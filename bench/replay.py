@@ -20,8 +20,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding

@@ -3,9 +3,11 @@ only what the change added, apply the config and suppressions."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,6 +30,7 @@ from faultline.analyzers.core.suppressions import suppressed
 
 PARSE_ERROR_CODE = "FL000"
 PARSE_ERROR_SLUG = "parse-error"
+MIN_SHARED_PREFIX = 3
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,12 @@ class ActiveRule:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
 
-    def wants(self, path: str) -> bool:
+    def wants(self, path: str, production: Callable[[], bool] | None = None) -> bool:
+        """``production``: ``is_production(path)``, remembered by the caller for its next rule."""
         rule = self.rule
         if not rule.applies_to(path) or matches_any(path, self.exclude):
             return False
-        if rule.production_only and not is_production(path):
+        if rule.production_only and not (production() if production else is_production(path)):
             return matches_any(path, self.include)
         return True
 
@@ -139,6 +143,21 @@ def _options(rule: type[Rule], raw: dict[str, object]) -> BaseModel:
         raise ConfigError(f"rules.{rule.slug}.options: {detail}") from None
 
 
+@cache
+def holds_needle(needles: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+    """Whether a file's bytes hold one of a rule's needles (any file, for a rule without).
+    Needles that share a prefix (``except:``, ``except (``, ...) are one regular expression,
+    which looks for the prefix once instead of once per needle: four times faster there,
+    and slower for needles with nothing in common."""
+    if not needles:
+        return lambda data: True
+    shared = {needle[:MIN_SHARED_PREFIX] for needle in needles}
+    if len(needles) > 1 and len(shared) == 1 and min(map(len, needles)) >= MIN_SHARED_PREFIX:
+        search = re.compile(b"|".join(re.escape(needle) for needle in needles)).search
+        return lambda data: search(data) is not None
+    return lambda data: any(needle in data for needle in needles)
+
+
 class Engine:
     def __init__(self, config: Config, rules: Sequence[type[Rule]] | None = None) -> None:
         if rules is None:
@@ -156,7 +175,10 @@ class Engine:
         """The enabled rules that look at ``change`` (none for a removed or excluded file)."""
         if change.status is FileStatus.REMOVED or self.config.is_excluded(change.path):
             return []
-        return [active for active in self.active if active.wants(change.path)]
+        # Matching globs and looking up the language happen once per file, not once per rule,
+        # and only for a file that a production-only rule reads.
+        production = _remembered_production(change.path)
+        return [active for active in self.active if active.wants(change.path, production)]
 
     def plan(self, changes: ChangeSet) -> ReadPlan:
         """What a run over ``changes`` will read: the changed files some rule looks at
@@ -205,6 +227,18 @@ class Engine:
         return one_pass.report
 
 
+def _remembered_production(path: str) -> Callable[[], bool]:
+    """``is_production(path)``, looked up on the first call only."""
+    known: list[bool] = []
+
+    def production() -> bool:
+        if not known:
+            known.append(is_production(path))
+        return known[0]
+
+    return production
+
+
 class _Pass:
     """One pass of the engine over a change: the report and the fingerprints seen so far."""
 
@@ -232,8 +266,7 @@ class _Pass:
             return
         self.report.files_checked += 1
         for active in wanted:
-            needles = active.rule.needles
-            if needles and not any(needle in source.data for needle in needles):
+            if not holds_needle(active.rule.needles)(source.data):
                 continue
             if not self.run_rule(active, source):
                 break

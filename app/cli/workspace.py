@@ -187,16 +187,38 @@ def _walk(root: Path, paths: Sequence[str]) -> list[str]:
         if start.is_file():
             found.append(start.relative_to(root).as_posix())
             continue
-        for folder, dirs, files in os.walk(start):
-            # Hidden folders are tool caches, except .github, where workflows live.
-            dirs[:] = sorted(
-                d for d in dirs if d not in _SKIP_DIRS and (d == ".github" or not d.startswith("."))
-            )
-            base = Path(folder).relative_to(root)
-            found.extend(
-                (base / name).as_posix() for name in sorted(files) if not (Path(folder) / name).is_symlink()
-            )
+        base = start.relative_to(root).as_posix()
+        _walk_folder(str(start), "" if base == "." else f"{base}/", found)
     return found
+
+
+def _walk_folder(folder: str, prefix: str, found: list[str]) -> None:
+    """The files under ``folder`` in the order of ``os.walk`` (the folder's own files, sorted,
+    then each subfolder's), symlinks left out. One ``scandir`` per folder tells files, folders
+    and links apart: no stat call and no Path object per file, on projects of thousands."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return  # as os.walk does: an unreadable folder is skipped
+    files: list[str] = []
+    folders: dict[str, os.DirEntry[str]] = {}
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            folders[entry.name] = entry
+        elif not entry.is_symlink():
+            files.append(entry.name)
+    found.extend(prefix + name for name in sorted(files))
+    # Hidden folders are tool caches, except .github, where workflows live.
+    for name in sorted(folders):
+        if name in _SKIP_DIRS or (name.startswith(".") and name != ".github"):
+            continue
+        if not folders[name].is_symlink():  # a link to a folder is not followed
+            _walk_folder(folders[name].path, f"{prefix}{name}/", found)
 
 
 def _all_added(root: Path, files: Iterable[str]) -> ChangeSet:

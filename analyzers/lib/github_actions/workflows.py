@@ -7,11 +7,12 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import Any
-
-from ruamel.yaml.comments import CommentedMap
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from faultline.analyzers.core.source import SourceFile, split_lines
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
 
 WORKFLOW_FOLDER = ".github/workflows/"
 # Events a pull request waits on; a workflow with none of them runs on a
@@ -20,6 +21,14 @@ CHANGE_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge
 MATRIX_REFERENCE = re.compile(r"\$\{\{\s*matrix\.([\w.-]+)\s*\}\}")
 # How far below a `run:` key its script lines are searched for.
 SCRIPT_SEARCH_LINES = 200
+
+
+def is_mapping(node: object) -> TypeGuard[CommentedMap]:
+    """A mapping of a round-trip YAML tree. ruamel is imported here, not at the top: a run
+    that reads no YAML file does not pay for it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    return isinstance(node, CommentedMap)
 
 
 def triggered_by_changes(workflow: CommentedMap) -> bool:
@@ -35,16 +44,16 @@ def triggered_by_changes(workflow: CommentedMap) -> bool:
 def jobs(workflow: CommentedMap) -> Iterator[tuple[str, CommentedMap]]:
     """(id, job) of each job that has steps; a call to a reusable workflow has none."""
     found = workflow.get("jobs")
-    if not isinstance(found, CommentedMap):
+    if not is_mapping(found):
         return
     for job_id, job in found.items():
-        if isinstance(job, CommentedMap) and isinstance(job.get("steps"), list):
+        if is_mapping(job) and isinstance(job.get("steps"), list):
             yield str(job_id), job
 
 
 def steps(job: CommentedMap) -> Iterator[CommentedMap]:
     for step in job["steps"]:
-        if isinstance(step, CommentedMap):
+        if is_mapping(step):
             yield step
 
 

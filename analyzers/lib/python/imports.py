@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from faultline.analyzers.lib.python.nodes import all_nodes
+
 
 @dataclass(frozen=True)
 class ImportedName:
@@ -53,23 +55,27 @@ def imports_package(body: list[ast.stmt], package: str) -> bool:
     )
 
 
-def import_map(tree: ast.Module) -> dict[str, str]:
+def import_map(tree: ast.Module, nodes: Iterable[ast.AST] | None = None) -> dict[str, str]:
     """Local name → the qualified name it was imported as, from absolute imports
     anywhere in the module; names the module also binds otherwise (a local
-    ``def create_pool``, an assignment, an argument) are dropped."""
-    names = {
-        imported.local: imported.qualified
-        for imported in imported_names(ast.walk(tree))
-        if not imported.relative
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.pop(node.name, None)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.pop(node.id, None)
+    ``def create_pool``, an assignment, an argument) are dropped. ``nodes``: every
+    node of ``tree``, when the caller has walked it already."""
+    names: dict[str, str] = {}
+    bound: set[str] = set()
+    for node in all_nodes(tree) if nodes is None else nodes:
+        # The commonest nodes first: this runs once per node of the module.
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                bound.add(node.id)
         elif isinstance(node, ast.arg):
-            names.pop(node.arg, None)
-    return names
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for imported in imported_names((node,)):
+                if not imported.relative:
+                    names[imported.local] = imported.qualified
+    return {local: qualified for local, qualified in names.items() if local not in bound}
 
 
 def qualified_name(node: ast.expr, imports: dict[str, str]) -> str | None:

@@ -1,5 +1,6 @@
 """What one ``ast`` node names, holds or nests: dotted names, string values,
-call arguments, line spans and the statement blocks of compound statements."""
+call arguments, line spans, the statement blocks of compound statements, and
+every node of a tree."""
 
 from __future__ import annotations
 
@@ -94,3 +95,35 @@ def blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     if isinstance(node, (ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.body]
     return []
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, without its two nested generators: the
+    cascade scan asks for the children of every node it meets."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+def all_nodes(tree: ast.AST) -> list[ast.AST]:
+    """``tree`` and every node under it, in the order of ``ast.walk`` (breadth
+    first): one walk that several scans of a module share, each then looping over
+    a list. Building the list takes about two thirds of the time of ``ast.walk``."""
+    found = [tree]
+    add = found.append
+    # The list grows while it is read: each node's children join the end.
+    for node in found:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                add(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        add(item)
+    return found

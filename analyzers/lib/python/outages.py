@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from faultline.analyzers.lib.python.nodes import dotted_name
+from faultline.analyzers.lib.python.nodes import all_nodes, dotted_name
 
 # A call on one of these receivers (the last word of ``self.db_session``)
 # reaches a database; a call whose receiver or name holds a network word
@@ -29,7 +29,7 @@ def outage(body: list[ast.stmt]) -> str | None:
     reached = {
         _reaches(dotted_name(node.func))
         for stmt in body
-        for node in ast.walk(stmt)
+        for node in all_nodes(stmt)
         if isinstance(node, ast.Call)
     }
     if "redis" in reached:

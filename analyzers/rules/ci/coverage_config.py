@@ -4,11 +4,8 @@ options or a command, a coverage action's minimum, codecov's status checks)."""
 
 from __future__ import annotations
 
-import configparser
-import difflib
 import posixpath
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -152,6 +149,8 @@ def threshold_change_line(source: SourceFile, ctx: Context, base_text: str) -> i
     old_lines = split_lines(base_text)
     new_lines = source.lines
     removed = [t.line - 1 for t in thresholds_in(source.path, base_text)]
+    import difflib  # here, not at the top: most runs read no coverage config
+
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for old in removed:
@@ -163,6 +162,10 @@ def threshold_change_line(source: SourceFile, ctx: Context, base_text: str) -> i
 
 def validate_config(source: SourceFile) -> None:
     """A config file that its own tool cannot read is reported as FL000."""
+    # The parsers are imported here, not at the top: most runs read no config file.
+    import configparser
+    import tomllib
+
     name = posixpath.basename(source.path)
     if name.endswith(".toml"):
         try:

@@ -5,15 +5,12 @@ and whether each may fail without failing the build."""
 from __future__ import annotations
 
 import ast
-import configparser
 import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from ruamel.yaml.comments import CommentedMap
+from typing import TYPE_CHECKING, Any
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.source import ParseError, SourceFile
@@ -30,6 +27,7 @@ from faultline.analyzers.lib.github_actions.workflows import (
     checks_out_another_repo,
     continue_on_error_line,
     default_working_directory,
+    is_mapping,
     jobs,
     matrix_values,
     outcome_is_read,
@@ -40,6 +38,9 @@ from faultline.analyzers.lib.github_actions.workflows import (
     triggered_by_changes,
 )
 from faultline.analyzers.rules.ci.coverage_config import config_text
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
 
 # tox environments and nox sessions that lint, type-check, build or document.
 NOT_TESTS = re.compile(
@@ -118,7 +119,7 @@ class Scope:
 def find_test_runs(source: SourceFile, ctx: Context) -> Iterator[TestRun]:
     """The unit test runs of a workflow that a pull request waits on."""
     document = yaml.document(source)
-    if not isinstance(document, CommentedMap) or not triggered_by_changes(document):
+    if not is_mapping(document) or not triggered_by_changes(document):
         return
     if OTHER_SUITE.search(posixpath.basename(source.path)) or _other_suite(document):
         return
@@ -256,6 +257,8 @@ def _tox_ini_runs_pytest(config: str, envs: list[str]) -> bool:
     """True when the tox environments named (or the default ones) call pytest."""
     if "pytest" not in config and "py.test" not in config:
         return False
+    import configparser  # here, not at the top: most runs read no tox.ini
+
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
         parser.read_string(config)

@@ -7,11 +7,12 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from faultline.analyzers.core.changes import FileChange
 from faultline.analyzers.core.findings import Severity
 from faultline.analyzers.lib.python.imports import import_map, qualified_name
-from faultline.analyzers.lib.python.nodes import blocks, span, string_value
+from faultline.analyzers.lib.python.nodes import all_nodes, blocks, span, string_value
 from faultline.analyzers.rules.database.pools import (
     ENGINE_OPTIONS_CALLS,
     ENGINE_OPTIONS_NAME,
@@ -56,23 +57,31 @@ class PoolSizeScan:
         self.tree = tree
         self.change = change
         self.pattern = pattern
-        self.imports = import_map(tree)
-        self.parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-        self.constants, self.mappings = _module_values(tree)
+        # One walk of the tree; every scan below loops over this list.
+        self.nodes = all_nodes(tree)
+        self.imports = import_map(tree, self.nodes)
+        self.constants, self.statements, self.mappings = _module_values(tree, self.nodes)
         self.found: dict[tuple[int, int], Sizing] = {}
 
+    @cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node's parent: only a constant named like a pool size needs them."""
+        return {child: node for node in self.nodes for child in ast.iter_child_nodes(node)}
+
     def sizings(self) -> list[Sizing]:
-        for node in ast.walk(self.tree):
+        # A class attribute is a settings field, not a module's own value.
+        in_class = {id(stmt) for node in self.nodes if isinstance(node, ast.ClassDef) for stmt in node.body}
+        for node in self.nodes:
             if isinstance(node, ast.Call):
                 self._call(node)
-            elif isinstance(node, ast.Assign) and not isinstance(self.parents.get(node), ast.ClassDef):
+            elif isinstance(node, ast.Assign) and id(node) not in in_class:
                 self._assignment(node)
             elif isinstance(node, ast.Dict):
                 self._django_pool(node)
         for name, node in self.constants.items():
             if self.pattern.search(name) and not self._handed_on(name):
                 env_name = name.lstrip("_").upper()
-                self._add(Sizing(name, node, "", env_name, _statement(self.parents, node), Severity.NOTICE))
+                self._add(Sizing(name, node, "", env_name, self.statements[name], Severity.NOTICE))
         return sorted(self.found.values(), key=lambda sizing: sizing.key)
 
     def _add(self, sizing: Sizing) -> None:
@@ -83,8 +92,8 @@ class PoolSizeScan:
 
     def _call(self, call: ast.Call) -> None:
         target = qualified_name(call.func, self.imports) or ""
-        where = f" in {ast.unparse(call.func)}()"
         if target in ENGINE_OPTIONS_CALLS:
+            where = f" in {ast.unparse(call.func)}()"
             for keyword in call.keywords:
                 if keyword.arg == "engine_options":
                     self._mapping(keyword.value, SQLALCHEMY, where, call)
@@ -92,6 +101,7 @@ class PoolSizeScan:
         api = POOL_APIS.get(target)
         if api is None or is_sqlite(call):
             return
+        where = f" in {ast.unparse(call.func)}()"
         for name, value, lines in sizing_arguments(call, api):
             if name:
                 self._value(name, value, api, lines, where=where, call=call)
@@ -116,7 +126,7 @@ class PoolSizeScan:
             constant = self.constants[value.id]
             if is_size(name, constant):
                 env_name = value.id.lstrip("_") if value.id.isupper() else derived
-                statement = _statement(self.parents, constant)
+                statement = self.statements[value.id]
                 place = f" ({name}{where})"
                 self._add(
                     Sizing(value.id, constant, place, env_name, statement, from_change=self._added(call))
@@ -168,7 +178,7 @@ class PoolSizeScan:
         """True when the constant is a default for something else: an argument
         of a call other than as a pool size (``os.getenv("X", NAME)``), a
         parameter default, or a value in a class body (a settings field)."""
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             loaded = isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
             if loaded and self._feeds_other_code(node):
                 return True
@@ -199,11 +209,16 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _module_statements(block)
 
 
-def _module_values(tree: ast.Module) -> tuple[dict[str, ast.Constant], dict[str, ast.expr]]:
+ModuleValues = tuple[dict[str, ast.Constant], dict[str, tuple[int, int]], dict[str, ast.expr]]
+
+
+def _module_values(tree: ast.Module, nodes: list[ast.AST]) -> ModuleValues:
     """Module-level names bound once and never changed: to a positive int
-    literal (constants), or to a dict display or ``dict(...)`` (mappings)."""
-    changes = _change_counts(tree)
+    literal (constants, with the lines of the statement that binds each), or to
+    a dict display or ``dict(...)`` (mappings)."""
+    changes = _change_counts(nodes)
     constants: dict[str, ast.Constant] = {}
+    statements: dict[str, tuple[int, int]] = {}
     mappings: dict[str, ast.expr] = {}
     for node in _module_statements(tree.body):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -216,15 +231,16 @@ def _module_values(tree: ast.Module) -> tuple[dict[str, ast.Constant], dict[str,
             continue
         if isinstance(value, ast.Constant) and type(value.value) is int and value.value > 0:
             constants[target.id] = value
+            statements[target.id] = span(node)
         elif _mapping_items(value):
             mappings[target.id] = value
-    return constants, mappings
+    return constants, statements, mappings
 
 
-def _change_counts(tree: ast.Module) -> dict[str, int]:
+def _change_counts(nodes: list[ast.AST]) -> dict[str, int]:
     """How often each name is bound (or, for a dict, written into) anywhere in the module."""
     counts: dict[str, int] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         name = None
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             name = node.id
@@ -241,13 +257,6 @@ def _change_counts(tree: ast.Module) -> dict[str, int]:
         if name is not None:
             counts[name] = counts.get(name, 0) + 1
     return counts
-
-
-def _statement(parents: dict[ast.AST, ast.AST], node: ast.AST) -> tuple[int, int]:
-    statement = parents.get(node)
-    while statement is not None and not isinstance(statement, ast.stmt):
-        statement = parents.get(statement)
-    return span(statement if statement is not None else node)
 
 
 def _mapping_items(node: ast.expr) -> list[tuple[str, ast.expr, tuple[int, int]]]:

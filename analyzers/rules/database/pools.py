@@ -86,8 +86,10 @@ _IMPORTS_POOL_MODULE = re.compile(
 )
 _CALL_NAMES = {name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")}
 _CALLS_POOL = re.compile(rf"\b(?:{'|'.join(sorted(_CALL_NAMES))})\s*\(")
-# Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}.
-_FRAMEWORK_POOL = re.compile(r"SQLALCHEMY_|[\"']pool[\"']\s*:")
+# Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}:
+# a "pool" key alone is common (Airflow's task pools), so the Django one needs "OPTIONS" too.
+_FLASK_POOL = "SQLALCHEMY_"
+_DJANGO_POOL = re.compile(r"[\"']pool[\"']\s*:")
 _MODULE_INT_CONSTANT = re.compile(r"^(_?[A-Za-z][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*-?\d", re.MULTILINE)
 
 
@@ -97,7 +99,7 @@ def may_size_a_pool(text: str, constant_pattern: re.Pattern[str]) -> bool:
     the pattern names cannot have a finding."""
     if _IMPORTS_POOL_MODULE.search(text) and _CALLS_POOL.search(text):
         return True
-    if _FRAMEWORK_POOL.search(text):
+    if _FLASK_POOL in text or ("OPTIONS" in text and _DJANGO_POOL.search(text)):
         return True
     return any(constant_pattern.search(match.group(1)) for match in _MODULE_INT_CONSTANT.finditer(text))
 

@@ -32,6 +32,11 @@ TRACEBACK_CALLS = frozenset({"exception", "print_exc", "format_exc", "print_exce
 EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 EXIT_EXCEPTIONS = frozenset({"SystemExit", "Abort", "Exit"})
 TEXT_CALLS = frozenset({"str", "repr", "format", "type"})
+# The statements that hold others: ``sites`` looks inside these only.
+COMPOUND = (
+    *(ast.Try, ast.TryStar, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
+    *(ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Match),
+)
 # The statements of a handler body that ``Handling`` reads through.
 NESTING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
@@ -54,23 +59,33 @@ class Site:
     cleanup: bool  # inside a ``finally`` block or another handler
 
 
-def sites(body: list[ast.stmt], function: str, cleanup: bool) -> Iterator[Site]:
-    """Every handler under ``body``; descends through statements only, never expressions."""
+def sites(body: list[ast.stmt], function: str, cleanup: bool) -> list[Site]:
+    """Every handler under ``body``, in source order; descends through statements only,
+    never expressions."""
+    found: list[Site] = []
+    _collect_sites(body, function, cleanup, found)
+    return found
+
+
+def _collect_sites(body: list[ast.stmt], function: str, cleanup: bool, found: list[Site]) -> None:
+    # Appends to one list: nested generators would hand each site up through every level.
     for stmt in body:
+        if not isinstance(stmt, COMPOUND):
+            continue  # most statements are simple, and a simple statement holds no handler
         if isinstance(stmt, (ast.Try, ast.TryStar)):
             for handler in stmt.handlers:
-                yield Site(handler, stmt.body, function, cleanup)
-                yield from sites(handler.body, function, cleanup=True)
-            yield from sites(stmt.body, function, cleanup)
-            yield from sites(stmt.orelse, function, cleanup)
-            yield from sites(stmt.finalbody, function, cleanup=True)
+                found.append(Site(handler, stmt.body, function, cleanup))
+                _collect_sites(handler.body, function, True, found)
+            _collect_sites(stmt.body, function, cleanup, found)
+            _collect_sites(stmt.orelse, function, cleanup, found)
+            _collect_sites(stmt.finalbody, function, True, found)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield from sites(stmt.body, stmt.name, cleanup=False)
+            _collect_sites(stmt.body, stmt.name, False, found)
         elif isinstance(stmt, ast.ClassDef):
-            yield from sites(stmt.body, "", cleanup=False)
+            _collect_sites(stmt.body, "", False, found)
         else:
             for block in blocks(stmt):
-                yield from sites(block, function, cleanup)
+                _collect_sites(block, function, cleanup, found)
 
 
 def shadowed(tree: ast.Module) -> frozenset[str]:

@@ -76,3 +76,12 @@ def test_globs(path: str, patterns: list[str], matched: bool) -> None:
 def test_globs_match_names_with_newlines_as_git_stores_them() -> None:
     assert matches_any("\n/app.py", ["*.py"]) and matches_any("docs/\n/x.py", ["docs/**"])
     assert not matches_any("app.py\n", ["*.py"])  # "$" would have let a trailing newline through
+
+
+def test_globs_match_names_with_a_newline_alone_or_together() -> None:
+    from faultline.analyzers.core.config import matches_any
+
+    path = "odd\nname/tests/test_x.py"
+    assert matches_any(path, ("**/tests/**",))
+    assert matches_any(path, ("docs/**", "**/tests/**"))
+    assert not matches_any(path, ("docs/**", "src/**"))
