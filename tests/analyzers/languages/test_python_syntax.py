@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -450,3 +451,38 @@ def test_every_rule_reads_the_sample_files_and_fl000_is_left_for_broken_ones() -
     assert parse_errors == [
         ("app/broken.py", 4, "Faultline could not check this file: syntax error: '(' was never closed")
     ]
+
+
+# --- warnings the parser would give -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import re\nDIGITS = re.compile("\\d+")\n',  # invalid escape: a warning, an error under -W error
+        "type Id = int\nPATTERN = f'{Id}\\d'\nx = 1 is 1\n",  # the same through the fallback
+        'x = "\\d" f"{d["k"]}"\n',  # a plain string joined to a PEP 701 f-string
+    ],
+)
+def test_code_the_parser_warns_about_is_read_even_where_warnings_are_errors(code: str) -> None:
+    # PYTHONWARNINGS=error (set in some CI jobs) turns the parser's SyntaxWarning (3.12+) or
+    # DeprecationWarning (3.11) into a SyntaxError: valid code must not become FL000.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = parse_module(code, "app/m.py")
+    assert isinstance(tree.body[-1], ast.Assign)
+
+
+def test_the_parser_writes_no_warning_about_the_code_it_reads() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parse_module('PATTERN = "\\d"\nx = 1 is 1\n', "app/m.py")
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_file_with_an_invalid_escape_is_checked_where_warnings_are_errors() -> None:
+    code = 'import re\nDIGITS = re.compile("\\d+")\n\ntry:\n    db.commit()\nexcept Exception:\n    pass\n'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        findings = run_example(BroadExcept, Valid(code, path="app/m.py"))
+    assert [(f.code, f.line) for f in findings] == [("FL001", 6)]
