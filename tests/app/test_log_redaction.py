@@ -35,4 +35,3 @@ def test_a_traceback_never_shows_the_manifest_code(
     logged = capsys.readouterr().err
     assert "RuntimeError" in logged and "/app-manifests/[redacted]/conversions" in logged
     assert SECRET not in logged
-
