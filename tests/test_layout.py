@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from faultline import __version__
 from faultline.analyzers.languages.python_syntax import parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,12 @@ def test_the_docs_name_modules_and_files_that_exist() -> None:
             if not (ROOT / path).exists():
                 missing.append(f"{name}: file {path}")
     assert missing == []
+
+
+def test_the_readme_pins_the_version_it_describes() -> None:
+    # The pre-commit example: an older tag has another layout and another package name.
+    revs = re.findall(r"rev: v(\S+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert revs == [__version__]
 
 
 def loaded_after(code: str, cwd: Path) -> set[str]:
