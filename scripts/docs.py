@@ -8,10 +8,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from faultline.analyzers.core.registry import all_rules
-from faultline.app.render.rule_docs import pages, with_readme_table
-
 ROOT = Path(__file__).resolve().parent.parent
+# The rules of this checkout, whichever checkout the venv's `faultline` was installed from.
+sys.path.insert(0, str(ROOT))
+
+from faultline.analyzers.core.registry import all_rules  # noqa: E402
+from faultline.app.render.rule_docs import pages, with_readme_table  # noqa: E402
 
 
 def generated(root: Path) -> dict[Path, str]:

@@ -81,6 +81,23 @@ def test_odd_file_names_are_checked_untracked_modified_and_committed(
     assert [finding["line"] for finding in document["findings"]] == [8]
 
 
+@pytest.mark.parametrize("committed", [False, True])
+def test_a_repository_of_its_own_inside_the_work_tree_is_not_part_of_the_change(
+    based: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    committed: bool,
+) -> None:
+    # A clone in a subfolder (a dependency, a scratch checkout): git lists it as "vendor/lib/".
+    inner = GitRepo(based.root / "vendor" / "lib")
+    inner.write("lib.py", AUTH_RISKY)
+    if committed:
+        inner.commit("its own history")
+    based.write("app/auth.py", AUTH_RISKY)
+    code, document, err = check(based, monkeypatch, capsys)
+    assert (code, places(document), err) == (1, {("app/auth.py", "FL001")}, "")
+
+
 def test_a_new_file_with_a_space_in_its_name_as_a_process(based: GitRepo) -> None:
     based.write("my file.py", AUTH_RISKY)
     proc = subprocess.run([FAULTLINE, "check"], cwd=based.root, capture_output=True, text=True, check=False)

@@ -5,6 +5,8 @@ goes through the one ``faultline`` package."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from faultline import __version__
 from faultline.analyzers.languages.python_syntax import parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +71,34 @@ def test_the_repository_reads_nothing_beside_it() -> None:
         if path != Path(__file__).resolve() and "../shared" in path.read_text(encoding="utf-8")
     ]
     assert found == []
+
+
+# Where the docs say what to run or read: a module given to ``python -m`` or ``import``, and
+# a file of the repository (the docs' examples of output name a user's files, not ours).
+DOCS = ("README.md", "bench/README.md", "docs/deploy.md", "Dockerfile", ".pre-commit-hooks.yaml")
+MODULE_IN_DOCS = re.compile(r"(?:python3?(?: -[A-Z])* -m|import) ([A-Za-z_][\w.]*)")
+FILE_IN_DOCS = re.compile(r"(?<![\w/.-])(?:analyzers|app|bench|docs|faultline|scripts|tests)/[\w/.-]*\w")
+
+
+def test_the_docs_name_modules_and_files_that_exist() -> None:
+    missing = []
+    for name in DOCS:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for module in MODULE_IN_DOCS.findall(text):
+            top = module.split(".")[0]
+            gone = top == "faultline" and importlib.util.find_spec(module) is None
+            if top in ("app", "analyzers") or gone:
+                missing.append(f"{name}: module {module}")
+        for path in FILE_IN_DOCS.findall(text):
+            if not (ROOT / path).exists():
+                missing.append(f"{name}: file {path}")
+    assert missing == []
+
+
+def test_the_readme_pins_the_version_it_describes() -> None:
+    # The pre-commit example: an older tag has another layout and another package name.
+    revs = re.findall(r"rev: v(\S+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert revs == [__version__]
 
 
 def loaded_after(code: str, cwd: Path) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -92,6 +93,22 @@ def test_text(rendering: Rendering) -> None:
     assert "big.bin: skipped (binary file)" in out
     assert out.rstrip().endswith("2 risks found (1 error, 1 notice) in 2 files checked.")
     assert "\033[" not in out
+
+
+def test_text_keeps_each_finding_on_its_line_whatever_the_file_is_named(tmp_path: Path) -> None:
+    # git allows any byte but NUL in a name: a newline must not split the line, and a
+    # terminal escape in a name or in the code must not reach the terminal.
+    name = "pkg/new\nline\x1b]0;title\x07.py"
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / name).write_text('x = "\x1b[2J"\n')
+    found = replace(_finding(1, Severity.WARNING, "risky"), path=name)
+    report = Report(findings=[found], skipped=[Skipped("a\tb\u2028.bin", "binary file")], files_checked=1)
+    lines = text_output.render(Rendering(report, (SampleRule,), root=tmp_path)).splitlines()
+    assert lines[:3] == [
+        "pkg/new\\nline\\x1b]0;title\\x07.py:1:5: FL900 [sample-rule] risky",
+        '    x = "\\x1b[2J"',
+        "a\\tb\\u2028.bin: skipped (binary file)",
+    ]
 
 
 def test_text_colour_only_when_asked(rendering: Rendering) -> None:

@@ -1,5 +1,5 @@
 """Every rule, found by walking ``analyzers/rules/``: adding a rule is adding a module there
-(``faultline new-rule`` writes one)."""
+(``python scripts/new_rule.py`` writes one)."""
 
 from __future__ import annotations
 

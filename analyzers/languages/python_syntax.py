@@ -38,7 +38,7 @@ def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
     null byte, ``RecursionError``, ``MemoryError``).
     """
     try:
-        return ast.parse(text, filename=filename, type_comments=False)
+        return _parsed(text, filename)
     except SyntaxError as error:
         first = error
     # Imported here: start-up, which every run pays, needs only the fast path.
@@ -48,7 +48,7 @@ def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
     if not lowered.changed:
         raise first
     try:
-        tree = ast.parse(lowered.text, filename=filename, type_comments=False)
+        tree = _parsed(lowered.text, filename)
         return _Restore(lowered).module(tree)
     except SyntaxError as error:
         # The lines are those of the text: show the line as written, not as lowered.
@@ -57,6 +57,15 @@ def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
         if error.lineno and 0 < error.lineno <= len(lines):
             error.text = lines[error.lineno - 1]
         raise
+
+
+def _parsed(text: str, filename: str) -> ast.Module:
+    """``ast.parse`` without its warnings. It warns about valid code (an invalid escape
+    such as ``"\\d"``, ``x is 1``): a checker has no use for them on stderr, and where
+    warnings are errors (``PYTHONWARNINGS=error``) they would make the file a SyntaxError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=filename, type_comments=False)
 
 
 class _Restore:
@@ -206,7 +215,9 @@ def _decode(text: str, raw: bool, at: Position) -> str:
 def _plain(literal: str, at: Position) -> str:
     """The value of a plain string concatenated with an f-string."""
     try:
-        value = ast.literal_eval(literal)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown escape such as ``\\d`` stays as written
+            value = ast.literal_eval(literal)
     except (SyntaxError, ValueError):
         raise _error("cannot read this string", at) from None
     if not isinstance(value, str):

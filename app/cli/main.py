@@ -148,8 +148,10 @@ def _check(args: argparse.Namespace) -> int:
     fail_level = _fail_level(args.fail_on, config)
     _emit(args, _render(args, report, workspace, fail_level))
     for skipped in workspace.skipped if args.format in ("sarif", "github") else ():
+        from faultline.app.render.text import shown
+
         # text and JSON list skipped files; these formats have no place for them.
-        print(f"faultline: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(f"faultline: skipped {shown(skipped.path)}: {skipped.reason}", file=sys.stderr)
     for problem in report.rule_errors:
         print(f"faultline: {problem}", file=sys.stderr)
     return EXIT_FINDINGS if report.failing(fail_level) else EXIT_OK

@@ -7,13 +7,14 @@ App credentials at all the server starts in setup mode, to register the App.
 from __future__ import annotations
 
 import fcntl
+import io
 import logging
 import signal
 import sqlite3
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 import structlog
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import ValidationError
 
 from faultline.app.settings import Settings
-from faultline.app.web.redact import redact_secrets
+from faultline.app.web.redact import redact, redact_secrets
 
 if TYPE_CHECKING:
     from faultline.app.work.queue import JobQueue
@@ -206,6 +207,14 @@ def open_queue(settings: Settings) -> JobQueue:
         raise StartError(f"{_env('data_dir')}: cannot open the queue {settings.queue_path}: {err}") from None
 
 
+def _redacted_traceback(out: TextIO, exc_info: structlog.typing.ExcInfo) -> None:
+    """A plain traceback, redacted: the console renderer writes it after the processors ran,
+    and a pretty one (rich, when installed) would list every local value, keys included."""
+    text = io.StringIO()
+    structlog.dev.plain_traceback(text, exc_info)
+    out.write(redact(text.getvalue()))
+
+
 def configure_logging(*, json_lines: bool) -> None:
     """structlog for our lines and for the standard library's (uvicorn, huey): one format.
 
@@ -221,7 +230,7 @@ def configure_logging(*, json_lines: bool) -> None:
     renderer: list[structlog.types.Processor] = (
         [structlog.processors.format_exc_info, redact_secrets, structlog.processors.JSONRenderer()]
         if json_lines
-        else [redact_secrets, structlog.dev.ConsoleRenderer()]
+        else [redact_secrets, structlog.dev.ConsoleRenderer(exception_formatter=_redacted_traceback)]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

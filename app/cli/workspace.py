@@ -168,7 +168,9 @@ def _base_commit(root: Path, base: str | None) -> str | None:
 
 def _untracked(root: Path, paths: Sequence[str]) -> list[str]:
     out = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *(paths or ["."]))
-    return [path for path in out.split("\0") if path]
+    # "vendor/lib/": a repository of its own (a clone in a subfolder), not this one's change;
+    # git refuses to add one that has no commit yet.
+    return [path for path in out.split("\0") if path and not path.endswith("/")]
 
 
 def _listed_files(root: Path, paths: Sequence[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 githubkit signs the App JWT (RS256, issued 60 s in the past, valid 10 minutes),
 mints installation tokens and caches them until a minute before they expire,
-and retries 5xx answers and rate limits once or thrice. What it leaves to us:
+and retries 5xx answers and rate limits once or thrice (a rate limit only when GitHub
+asks for a minute at most). What it leaves to us:
 
 - a 401 does not refresh the token, and a new ``GitHub`` object shares the same
   process-wide cache, so it would reuse the dead token: on a 401 we drop the
@@ -47,6 +48,8 @@ NETWORK_ERROR_RETRY_SECONDS = 30.0
 # its documentation says to wait at least a minute then.
 SECONDARY_RATE_LIMIT = "secondary rate limit"
 SECONDARY_RATE_LIMIT_RETRY_SECONDS = 60.0
+# The longest rate-limit wait a job sleeps through itself; beyond it, the queue waits.
+MAX_RATE_LIMIT_WAIT_SECONDS = 60.0
 # POSTs that create something anew each time (a check run, a review).
 NOT_REPEATABLE = ("/check-runs", "/reviews")
 # A file read never holds more than this unless the caller says otherwise.
@@ -120,7 +123,16 @@ def _creates(request: httpx.Request) -> bool:
     return request.method == "POST" and request.url.path.endswith(NOT_REPEATABLE)
 
 
-AUTO_RETRY = RetryChainDecision(RETRY_RATE_LIMIT, _RetryIfRepeatable())
+def _short_rate_limit(exc: GitHubException, retry_count: int) -> RetryOption:
+    """githubkit's one retry of a rate limit, when GitHub asks for a short wait only: a
+    primary limit may reset in an hour, and a worker asleep that long stalls the App. A
+    longer wait ends the run with TransientGitHubError, and the queue runs it again later."""
+    if isinstance(exc, RateLimitExceeded) and exc.retry_after.total_seconds() > MAX_RATE_LIMIT_WAIT_SECONDS:
+        return RetryOption(False)
+    return RETRY_RATE_LIMIT(exc, retry_count)
+
+
+AUTO_RETRY = RetryChainDecision(_short_rate_limit, _RetryIfRepeatable())
 
 
 class _KeepOpen(httpx.AsyncBaseTransport):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 
 from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.repo import RepoView
+from faultline.analyzers.core.source import split_lines
 
 # How many lines above a comment (or a finding) tell it from another like it.
 CONTEXT_LINES = 8
@@ -98,7 +99,8 @@ def file_context(view: RepoView) -> Context:
     def above(finding: Finding) -> tuple[str, ...]:
         if finding.path not in files:
             data = view.read_new(finding.path) or b""
-            files[finding.path] = data.decode("utf-8", "replace").splitlines()
+            # Numbered as the engine numbers them: str.splitlines would also break at a form feed.
+            files[finding.path] = split_lines(data.decode("utf-8", "replace"))
         lines = files[finding.path][max(0, finding.line - 1 - CONTEXT_LINES) : max(0, finding.line - 1)]
         return words(lines)
 
@@ -108,7 +110,8 @@ def file_context(view: RepoView) -> Context:
 def hunk_context(diff_hunk: str, lines: int) -> tuple[str, ...]:
     """The words of the new-side lines above a comment of ``lines`` lines, from its diff
     hunk (which GitHub ends at the comment's last line)."""
-    new_side = [text[1:] for text in diff_hunk.splitlines()[1:] if text[:1] in (" ", "+")]
+    # A diff's lines end at "\n" alone, as git writes them.
+    new_side = [text[1:] for text in diff_hunk.split("\n")[1:] if text[:1] in (" ", "+")]
     above = new_side[: max(0, len(new_side) - lines)]
     return words(above[-CONTEXT_LINES:])
 

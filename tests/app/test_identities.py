@@ -84,6 +84,19 @@ def test_the_lines_above_a_finding_are_read_from_the_new_file() -> None:
     assert file_context(view)(finding(1)) == ()
 
 
+def test_the_lines_above_a_finding_are_counted_as_the_engine_counts_them() -> None:
+    # A form feed or U+2028 in a line is no line break: the engine did not count one there.
+    code = "def save(db):\x0c\n    # a\u2028b\n    try:\n        db.commit()\n    except Exception:\n"
+    view = MemoryRepoView({PATH: code.encode()})
+    assert file_context(view)(finding(5)) == ("def", "save", "db", "a", "b", "try", "db", "commit")
+    assert file_context(view)(finding(2)) == ("def", "save", "db")
+
+
+def test_a_diff_hunk_is_split_where_git_splits_it() -> None:
+    hunk = "@@ -1,2 +1,3 @@\n a\x0cb\n+c\x1cd\n+e"
+    assert hunk_context(hunk, 1) == ("a", "b", "c", "d")
+
+
 def test_the_lines_above_a_comment_are_read_from_its_diff_hunk() -> None:
     hunk = "@@ -1,3 +1,4 @@ def f():\n a\n-b\n+  B\n+c\n d"
     assert hunk_context(hunk, 1) == ("a", "B", "c")

@@ -540,6 +540,18 @@ def test_rate_limit_completes_the_check_and_raises_for_a_retry(world: World) -> 
     assert [r.conclusion for r in world.sim.check_runs(FULL_NAME, pull.head_sha)] == ["failure", "failure"]
 
 
+def test_a_rate_limit_for_the_next_hour_is_left_to_the_queue_not_slept_through(world: World) -> None:
+    # The primary limit resets within the hour: a worker that waited for it would stall the App.
+    pull = world.open_pull(RISKY)
+    world.sim.primary_rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", reset_in=3000)
+    with pytest.raises(TransientGitHubError) as raised:
+        world.run(pull, retry_in=30.0)
+    assert 2900 < raised.value.retry_after <= 3001
+    assert len(world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")) == 1
+    run = the_run(world, pull.head_sha)
+    assert run.summary is not None and "in about 50 minutes" in run.summary
+
+
 def test_secondary_rate_limit_without_retry_after_asks_for_a_retry(world: World) -> None:
     # GitHub may send a secondary rate limit with neither Retry-After nor x-ratelimit-remaining.
     pull = world.open_pull(RISKY)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.languages import yaml
+from faultline.analyzers.languages.python_syntax import parse_module
 from faultline.analyzers.lib.github_actions.shell import (
     NOX_VALUE_FLAGS,
     OTHER_SUITE,
@@ -236,8 +237,8 @@ def _nox_sessions_run_pytest(noxfile: str, names: list[str]) -> bool:
 def _nox_sessions(noxfile: str) -> dict[str, str]:
     """Session name (the function's or ``name=``) → the function's source."""
     try:
-        tree = ast.parse(noxfile)
-    except (SyntaxError, ValueError):
+        tree = parse_module(noxfile, "noxfile.py")  # any Python from 3.8 to 3.14, as a rule reads it
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     sessions = {}
     for node in tree.body:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -26,6 +28,12 @@ from faultline.analyzers.rules.errors.broad_except import BroadExcept
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "new_syntax"
 SAMPLES = sorted(FIXTURES.glob("*.py"))
+# These compare the fallback's trees with what Python 3.11 makes of the same code written in
+# its own syntax. Python 3.12 and later read most of this syntax themselves (parse_module then
+# gives ast.parse's own tree), and place the parts of an f-string otherwise.
+ON_3_11 = pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="the trees of Python 3.11: this interpreter reads newer syntax"
+)
 
 
 def parse(code: str) -> ast.Module:
@@ -76,6 +84,7 @@ TWINS = [
 ]
 
 
+@ON_3_11
 @pytest.mark.parametrize(("new", "old"), TWINS)
 def test_newer_syntax_gives_the_tree_of_its_older_twin(new: str, old: str) -> None:
     with pytest.raises(SyntaxError):
@@ -137,6 +146,7 @@ def test_except_star_keeps_the_columns_of_the_body_on_its_line() -> None:
     assert handler.end_col_offset == 24
 
 
+@ON_3_11
 def test_a_tuple_in_a_replacement_field_spans_its_elements_as_in_3_12() -> None:
     for code, columns in [('x = f"{a, "b"}"\n', (7, 13)), ('x = f"{"a",}"\n', (7, 10))]:
         value = parse(code).body[0].value.values[0].value  # type: ignore[attr-defined]
@@ -151,6 +161,7 @@ def test_except_with_a_trailing_comma_is_a_tuple_of_one() -> None:
     assert [name.id for name in names.elts] == ["A"]
 
 
+@ON_3_11
 def test_a_type_statement_is_an_assignment_from_the_type_keyword() -> None:
     tree = parse("class K:\n    type Rows[T] = list[tuple[T, int]]\n    x = 1; type Id = int\n")
     alias, _, short = tree.body[0].body  # type: ignore[attr-defined]
@@ -163,6 +174,7 @@ def test_a_type_statement_is_an_assignment_from_the_type_keyword() -> None:
     assert (short.col_offset, short.targets[0].col_offset, short.value.col_offset) == (11, 16, 21)
 
 
+@ON_3_11
 def test_a_type_statement_over_several_lines() -> None:
     tree = parse("type Rows[\n    T,  # the model\n    *Shape,\n] = list[tuple[T, *Shape]]\n")
     alias = tree.body[0]
@@ -172,6 +184,7 @@ def test_a_type_statement_over_several_lines() -> None:
     assert (alias.value.lineno, alias.value.col_offset) == (4, 4)
 
 
+@ON_3_11
 def test_type_as_a_name_is_not_a_statement() -> None:
     code = "type = 1\ntype(x)\nx: type = int\ny = type [0]\nprint(type, X)\ntype X = int\n"
     tree = parse(code)
@@ -251,6 +264,7 @@ def assert_placed_like_libcst(code: str) -> None:
     assert misplaced == []
 
 
+@ON_3_11
 @pytest.mark.parametrize("path", SAMPLES, ids=[path.name for path in SAMPLES])
 def test_sample_services_are_read_with_every_statement_and_name_in_place(path: Path) -> None:
     code = path.read_text()
@@ -450,3 +464,38 @@ def test_every_rule_reads_the_sample_files_and_fl000_is_left_for_broken_ones() -
     assert parse_errors == [
         ("app/broken.py", 4, "Faultline could not check this file: syntax error: '(' was never closed")
     ]
+
+
+# --- warnings the parser would give -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import re\nDIGITS = re.compile("\\d+")\n',  # invalid escape: a warning, an error under -W error
+        "type Id = int\nPATTERN = f'{Id}\\d'\nx = 1 is 1\n",  # the same through the fallback
+        'x = "\\d" f"{d["k"]}"\n',  # a plain string joined to a PEP 701 f-string
+    ],
+)
+def test_code_the_parser_warns_about_is_read_even_where_warnings_are_errors(code: str) -> None:
+    # PYTHONWARNINGS=error (set in some CI jobs) turns the parser's SyntaxWarning (3.12+) or
+    # DeprecationWarning (3.11) into a SyntaxError: valid code must not become FL000.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = parse_module(code, "app/m.py")
+    assert isinstance(tree.body[-1], ast.Assign)
+
+
+def test_the_parser_writes_no_warning_about_the_code_it_reads() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parse_module('PATTERN = "\\d"\nx = 1 is 1\n', "app/m.py")
+    assert [str(w.message) for w in caught] == []
+
+
+def test_a_file_with_an_invalid_escape_is_checked_where_warnings_are_errors() -> None:
+    code = 'import re\nDIGITS = re.compile("\\d+")\n\ntry:\n    db.commit()\nexcept Exception:\n    pass\n'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        findings = run_example(BroadExcept, Valid(code, path="app/m.py"))
+    assert [(f.code, f.line) for f in findings] == [("FL001", 6)]

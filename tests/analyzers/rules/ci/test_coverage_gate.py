@@ -163,6 +163,17 @@ def test_nox_sessions_without_pytest_are_not_test_runs() -> None:
     assert len(findings(workflow("nox -s tests-3.12"), files={"noxfile.py": noxfile})) == 1
 
 
+def test_a_noxfile_in_newer_python_syntax_is_read() -> None:
+    noxfile = (
+        "import nox\n\ntype Session = nox.Session\n\n"
+        "@nox.session\ndef tests(session: Session):\n    session.run('pytest')\n\n"
+        "@nox.session\ndef vendoring(session: Session):\n"
+        '    session.log(f"{session.posargs[0]} {"sync"}")\n'
+    )
+    assert findings(workflow("nox -s vendoring"), files={"noxfile.py": noxfile}) == []
+    assert len(findings(workflow("nox -s tests"), files={"noxfile.py": noxfile})) == 1
+
+
 def test_configs_in_the_working_directory_count() -> None:
     code = workflow("pytest", extra="    defaults:\n      run:\n        working-directory: backend\n")
     assert findings(code, files={"backend/pyproject.toml": "[tool.coverage.report]\nfail_under = 80\n"}) == []
