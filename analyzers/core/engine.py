@@ -167,10 +167,6 @@ class Engine:
         self.config = config
         self.active = activate(config, rules)
 
-    def context_paths(self) -> list[str]:
-        """Paths beyond the changed files that the enabled rules may read."""
-        return sorted({path for active in self.active for path in active.rule.context_paths})
-
     def rules_for(self, change: FileChange) -> list[ActiveRule]:
         """The enabled rules that look at ``change`` (none for a removed or excluded file)."""
         if change.status is FileStatus.REMOVED or self.config.is_excluded(change.path):

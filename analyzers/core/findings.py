@@ -97,15 +97,6 @@ class Finding:
         return (self.path, self.line, self.column, self.code)
 
 
-@dataclass(frozen=True)
-class FileError:
-    """A file that could not be read or parsed; reported as FL000 and skipped."""
-
-    path: str
-    message: str
-    line: int = 1
-
-
 def normalised(text: str) -> str:
     """A statement's text without white space: re-indenting it changes nothing."""
     return "".join(text.split())
