@@ -26,6 +26,7 @@ from faultline.analyzers.languages.python_scan import (
     NAME,
     NEWLINE,
     OP,
+    Field,
     Part,
     Token,
     Tokens,
@@ -37,6 +38,8 @@ from faultline.analyzers.languages.python_scan import (
 Position = tuple[int, int]  # (line, UTF-8 column) as ``ast`` gives them
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _BLANKABLE = re.compile(r"[^\r\n]+")
+# Kept in a blanked ``type`` statement: line ends and the backslashes that continue lines.
+_KEPT = re.compile(r"\\(?=\r\n|\r|\n)|\r\n|\r|\n|(?P<other>[^\\\r\n]+|\\)")
 
 
 class Lines:
@@ -171,13 +174,10 @@ class _Lowering:
         region = self.text[start:end]
         label = self.text[first:last]
         if "\n" not in region and "\r" not in region:
-            new = label + " " * (_width(region) - _width(label))
-        elif last < end - 1 and self.text[end - 1] not in "\r\n":
-            # ``(`` and ``)`` keep the line ends of the brackets inside the statement.
-            tail = self.text[end - 1]
-            middle = blank(self.text[start + 1 : first]) + label + blank(self.text[last : end - 1])
-            new = "(" + middle + ")" + " " * (_width(tail) - 1)
+            new: str | None = label + " " * (_width(region) - _width(label))
         else:
+            new = _bracketed(region, label, _width(self.text[start:first]))
+        if new is None:
             return
         self._replace(start, end, new, region=True)
         span = (self.lines.position(first), self.lines.position(last))
@@ -207,9 +207,19 @@ class _Lowering:
             code = self.text[item.expression[0] : item.expression[1]]
             if part.quote in code or any(char in code for char in "\\#\r\n"):
                 return True
+            if self._after_expression(item):
+                return True
             if any(self._needs_call(inner) for group in item.groups for inner in group):
                 return True
         return False
+
+    def _after_expression(self, item: Field) -> bool:
+        """Whether the field has what only PEP 701 allows after its expression: ``{x=\n}``,
+        ``{x = # why\n}``, ``{x!r }``."""
+        end = item.expression[1]
+        if item.debug is not None and any(char in self.text[end : item.debug] for char in "\\#\r\n"):
+            return True
+        return item.conversion is not None and self.text[_after_conversion(item)] not in ":}"
 
     def _call(self, group: list[Part]) -> None:
         """The literals as ``(_(e1)(e2))``: every expression where it was written."""
@@ -301,6 +311,39 @@ class _Lowering:
 
 def _width(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _bracketed(region: str, label: str, at: int) -> str | None:
+    """A ``type`` statement over several lines, up to its ``=``, as ``(label)`` and blanks, or
+    None when they do not fit. ``(`` stands where ``type`` was and ``)`` after the last line end
+    that a backslash does not continue (the line ends of brackets); those backslashes are kept.
+    The label stays at its column ``at`` if a ``)`` fits after it, else goes where both fit."""
+    blanked = _KEPT.sub(_blank_unkept, region)  # a character per column: ``blank`` keeps widths
+    floor = 0
+    for end in _LINE_END.finditer(blanked):
+        if blanked[end.start() - 1 : end.start()] != "\\":
+            floor = end.end()
+    cells = list(blanked)
+    cells[0] = "("
+    width = _width(label)
+    for spot in [at, *range(1, len(cells))]:
+        if cells[spot : spot + width] != [" "] * width:
+            continue
+        close = next((i for i in range(max(spot + width, floor), len(cells)) if cells[i] == " "), None)
+        if close is not None:
+            cells[close] = ")"
+            return "".join(cells[:spot]) + label + "".join(cells[spot + width :])
+    return None
+
+
+def _blank_unkept(found: re.Match[str]) -> str:
+    return found.group() if found.group("other") is None else blank(found.group())
+
+
+def _after_conversion(item: Field) -> int:
+    """The index after the conversion of a field: ``{x!r}``, ``{x = !r}``."""
+    bang = item.expression[1] if item.debug is None else item.debug
+    return bang + 1 + len(item.conversion or "")
 
 
 def _first_marks(text: str, start: int) -> list[int]:

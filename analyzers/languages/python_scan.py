@@ -39,7 +39,8 @@ _TOKEN = re.compile(
 )
 _LITERAL = re.compile(r"[^{}\\\r\n'\"]+")
 _CONVERSION = re.compile(r"\w+")
-_SPACE = re.compile(r"[ \t\f\r\n]*")
+# What PEP 701 allows after the ``=`` or the conversion of a field: ``{x!r }``, ``{x=\n}``.
+_GAP = re.compile(r"(?:[ \t\f\r\n]|\\(?:\r\n|\r|\n)|\#[^\r\n]*)*")
 # What ends the expression of a replacement field when no bracket is open: ``{x!r}``,
 # ``{x:>10}`` (``{x:=10}`` too: a walrus needs its own brackets there), ``{x=}``, ``{x}``.
 _FIELD_END = frozenset({"}", "!", ":", ":=", "="})
@@ -70,7 +71,7 @@ class Field:
 
     start: int  # the "{"
     expression: tuple[int, int]  # [start, end): whitespace, comments and line ends included
-    debug: int | None  # with ``=``: where the text ``expression=`` and the spaces after it end
+    debug: int | None  # with ``=``: where the text ``expression=`` and the spaces (comments) after it end
     conversion: str | None
     spec: list[Text | Field] | None
     end: int  # after the "}"
@@ -265,20 +266,25 @@ def _field(text: str, start: int, quote: str, raw: bool) -> Field:
         raise Unreadable(start)  # ``{}``, or only a comment
     pos, debug, conversion, spec = stop, None, None, None
     if text.startswith("=", pos):
-        spaces = _SPACE.match(text, pos + 1)
-        assert spaces is not None  # it matches the empty string too
-        pos = debug = spaces.end()
+        pos = debug = _gap(text, pos + 1)
     if text.startswith("!", pos):
         name = _CONVERSION.match(text, pos + 1)
         if name is None:
             raise Unreadable(pos)
-        conversion, pos = name.group(), name.end()
+        conversion, pos = name.group(), _gap(text, name.end())
     if text.startswith(":", pos):
         spec, pos = _body(text, pos + 1, quote, raw, spec=True)
     if not text.startswith("}", pos):
         raise Unreadable(pos)
     is_tuple = any(t.kind == OP and t.depth == 0 and text[t.start] == "," for t in inner.items)
     return Field(start, (start + 1, stop), debug, conversion, spec, pos + 1, groups(inner), is_tuple)
+
+
+def _gap(text: str, pos: int) -> int:
+    """The index after the spaces, line ends and comments from ``pos`` (after ``=`` or ``!r``)."""
+    found = _GAP.match(text, pos)
+    assert found is not None  # it matches the empty string too
+    return found.end()
 
 
 def _text(pieces: list[Text | Field], start: int, end: int) -> None:

@@ -28,6 +28,7 @@ _MARK = "_"
 _CONVERSIONS = {"r": ord("r"), "s": ord("s"), "a": ord("a")}
 _LINE_END = re.compile(r"\r\n|\r")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_NOT_SHOWN = re.compile(r"#[^\r\n]*|\\(?:\r\n|\r|\n)")
 
 
 def parse_module(text: str, filename: str = "<unknown>") -> ast.Module:
@@ -168,7 +169,7 @@ class _Restore:
                 continue
             value = next(values)
             if piece.debug is not None:
-                out.append(self.source[piece.expression[0] : piece.debug])  # ``{x=}`` shows "x="
+                out.append(self._debug_text(piece))
             spec = None
             if piece.spec is not None:
                 inner: list[str | ast.expr] = []
@@ -181,6 +182,18 @@ class _Restore:
                 conversion = _CONVERSIONS["r"]  # ``{x=}`` shows the repr
             formatted = ast.FormattedValue(value=value, conversion=conversion, format_spec=spec)
             out.append(_place(formatted, span))
+
+    def _debug_text(self, piece: Field) -> str:
+        """What ``{x=}`` shows: the text from the expression to the spaces after the ``=``,
+        less its comments and the backslashes that continue lines (as 3.12 shows it)."""
+        assert piece.debug is not None
+        strings = [(part.start, part.end) for group in piece.groups for part in group]
+        out, pos = [], piece.expression[0]
+        for start, end in [*strings, (piece.debug, piece.debug)]:
+            out.append(_NOT_SHOWN.sub("", self.source[pos:start]))
+            out.append(self.source[start:end])  # a ``#`` in a string is no comment
+            pos = end
+        return "".join(out)
 
 
 def _merge(out: list[str | ast.expr], span: tuple[Position, Position]) -> list[ast.expr]:

@@ -56,6 +56,9 @@ TWINS = [
     ('x = f"{d[k] = } {"v"}"\n', "x = f\"{d[k] = } {'v'}\"\n"),
     ('x = f"{d[k]=!s:3} {"v"}"\n', "x = f\"{d[k]=!s:3} {'v'}\"\n"),
     ('x = f"{x:{"w"}}"\n', "x = f\"{x:{'w'}}\"\n"),
+    # PEP 701: spaces after the conversion
+    ('x = f"{x!r }"\n', 'x = f"{x !r}"\n'),
+    ('x = f"{x!s :>{w}} {y}"\n', 'x = f"{x !s:>{w}} {y}"\n'),
     ('x = f"\\N{EM DASH}{"a"}\\t{{}}\\x41"\n', "x = f\"\\N{EM DASH}{'a'}\\t{{}}\\x41\"\n"),
     ('x = rf"\\d{"a"}\\t{{}}"\n', "x = rf\"\\d{'a'}\\t{{}}\"\n"),
     ('x = ("ab" f"{d["k"]}"\n     "cd" f"{e}")\n', 'x = ("ab" f"{d[\'k\']}"\n     "cd" f"{e}")\n'),
@@ -184,6 +187,27 @@ def test_a_type_statement_over_several_lines() -> None:
     assert (alias.value.lineno, alias.value.col_offset) == (4, 4)
 
 
+@pytest.mark.parametrize(
+    ("code", "name", "value"),
+    [
+        ("type \\\n    Rows = list[int]\n", (2, 4, 8), (2, 11)),
+        ("type \\\n\tX= int\n", (2, 1, 2), (2, 4)),
+        ("if a:\n    type \\\n        X \\\n        = int\n", (3, 8, 9), (4, 10)),
+        ("type \\\n  Zähler= int\n", (2, 2, 9), (2, 11)),
+        ("type Zähler[\n    T,\n] = list[T]\n", (1, 5, 12), (3, 4)),
+    ],
+)
+def test_a_type_statement_continued_after_the_keyword(
+    code: str, name: tuple[int, int, int], value: tuple[int, int]
+) -> None:
+    alias = next(node for node in ast.walk(parse(code)) if isinstance(node, ast.Assign))
+    assert alias.col_offset == code.splitlines()[alias.lineno - 1].index("type")
+    target = alias.targets[0]
+    assert (target.lineno, target.col_offset, target.end_col_offset) == name
+    assert (alias.value.lineno, alias.value.col_offset) == value
+    assert_placed_like_libcst(code)
+
+
 @ON_3_11
 def test_type_as_a_name_is_not_a_statement() -> None:
     code = "type = 1\ntype(x)\nx: type = int\ny = type [0]\nprint(type, X)\ntype X = int\n"
@@ -207,6 +231,29 @@ def test_a_multiline_replacement_field_keeps_its_expressions_where_they_are() ->
     assert (name.lineno, name.col_offset, name.end_col_offset) == (2, 4, 13)
     assert (call.lineno, call.col_offset, call.end_col_offset) == (4, 4, 15)
     assert ast.unparse(value) == "f'{user.name} has {len(orders):>5} orders'"
+
+
+@pytest.mark.parametrize(
+    ("code", "shown", "conversion"),
+    [
+        ('x = f"{a=\n}"\n', "a=\n", "r"),
+        ('x = f"""{a = # why\n}"""\n', "a = \n", "r"),
+        ('x = f"{a=\\\n!s}"\n', "a=", "s"),
+        ('x = f"{a # why\n=}"\n', "a \n=", "r"),
+        # 3.12 and 3.13.0 cut this text at the "#" (CPython issue 137182): it is kept as written.
+        ('x = f"{d["#"]=}"\n', 'd["#"]=', "r"),
+        ('x = f"{a!r # why\n}"\n', None, "r"),
+    ],
+)
+def test_a_debug_field_shows_its_text_without_comments(code: str, shown: str | None, conversion: str) -> None:
+    with pytest.raises(SyntaxError):
+        ast.parse(code)
+    value = parse(code).body[0].value  # type: ignore[attr-defined]
+    assert isinstance(value, ast.JoinedStr)
+    *text, formatted = value.values
+    assert [item.value for item in text] == ([] if shown is None else [shown])  # type: ignore[attr-defined]
+    assert isinstance(formatted, ast.FormattedValue)
+    assert formatted.conversion == ord(conversion)
 
 
 def test_windows_line_ends_give_the_same_tree() -> None:
@@ -388,6 +435,7 @@ INVALID = [
     ("type X\n", 1),
     ('x = f"{}"\n', 1),
     ('x = f"{d["k"]!z}"\n', 1),
+    ('x = f"{d["k"]! r}"\n', 1),
     ('x = f"{d["k"]} }"\n', 1),
     ('x = t"a" "b"\n', 1),
     ('x = b"a" f"{d["k"]}"\n', 1),
