@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from faultline import __version__
+from faultline.app.observe import metrics as observed
 from faultline.app.settings import Settings
 from faultline.app.web.setup import (
     ALREADY_STORED,
@@ -223,7 +224,7 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def prometheus() -> Response:
-        data = await run_in_threadpool(generate_latest, metrics.registry)
+        data = await run_in_threadpool(_exposition, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
     if settings.configured:
@@ -296,6 +297,11 @@ def _add_setup_pages(app: FastAPI, settings: Settings) -> None:
         response = HTMLResponse(registered_page(settings, credentials, flow.saved))
         response.delete_cookie(STATE_COOKIE, path=STATE_COOKIE_PATH)
         return response
+
+
+def _exposition(registry: CollectorRegistry) -> bytes:
+    # The app's own metrics, then the process-wide ones (runs, GitHub calls, rate limits).
+    return generate_latest(registry) + generate_latest(observed.REGISTRY)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""What the service tells its operators: Prometheus metrics shared by the web and worker sides."""
