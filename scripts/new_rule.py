@@ -123,14 +123,17 @@ def main() -> int:
     parser.add_argument("--severity", choices=("error", "warning", "notice"), default="warning")
     parser.add_argument("--summary", default="", help="one line, no final full stop")
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
+    parser.add_argument("--code", help="the code to give it, e.g. FL012 (default: the next free one)")
     args = parser.parse_args()
+    if args.code is not None and not re.fullmatch(r"FL\d{3}", args.code):
+        parser.error("a code is FL and three digits, e.g. FL012")
     if not SLUG.match(args.slug) or not FAMILY.match(args.family):
         parser.error("the slug is kebab-case (a-z, 0-9, -) and the family a Python package name")
     root: Path = args.root
     module = args.slug.replace("-", "_")
     summary = args.summary.rstrip(".") or f"TODO: what {args.slug} catches"
     fields = {
-        "code": next_code(root),
+        "code": args.code or next_code(root),
         "slug": args.slug,
         "class_name": class_name(args.slug),
         "severity": args.severity.upper(),
