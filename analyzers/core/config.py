@@ -4,6 +4,7 @@ Example::
 
     fail_on: warning          # error (default), warning, notice, never
     max_comments: 25          # inline comments per review (the App)
+    comment_on: warning       # lowest severity commented inline: error, warning (default), notice
     exclude: ["vendor/**"]    # paths no rule looks at
     disable: [coverage-gate]  # rules by code or slug
     rules:
@@ -13,6 +14,8 @@ Example::
         exclude: ["scripts/**"]
       hardcoded-pool-size:
         options: {constant_pattern: "POOL"}
+      query-in-loop:
+        comment: true         # comment inline whatever comment_on says (false: never)
 
 An invalid file raises ConfigError whose message names the key and what was
 expected.
@@ -33,6 +36,7 @@ from faultline.analyzers.core.findings import Severity
 
 CONFIG_PATH = ".github/faultline.yml"
 FailOn = Literal["error", "warning", "notice", "never"]
+CommentOn = Literal["error", "warning", "notice"]
 
 
 class ConfigError(ValueError):
@@ -49,11 +53,14 @@ class RuleConfig(_Strict):
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     options: dict[str, Any] = Field(default_factory=dict)
+    # None: as ``comment_on`` says for the finding's severity.
+    comment: bool | None = None
 
 
 class Config(_Strict):
     fail_on: FailOn = "error"
     max_comments: int = Field(default=25, ge=0, le=100)
+    comment_on: CommentOn = "warning"
     exclude: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     enable: tuple[str, ...] | None = None

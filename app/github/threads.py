@@ -1,5 +1,6 @@
-"""The review threads Faultline opened: reading them through GraphQL, and
-which to resolve or reopen when a later push fixes a finding or brings it back."""
+"""The review threads Faultline opened: reading them through GraphQL (with the 👎 on
+their first comment, in the same query), and which to resolve or reopen when a later
+push fixes a finding or brings it back."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from faultline.analyzers.core.findings import Finding
 from faultline.app.github.client import InstallationClient
-from faultline.app.render.comment import fingerprint_in
+from faultline.app.render.comment import fingerprint_in, rule_in
 
 THREADS_PER_PAGE = 100
+# GraphQL's ReactionContent for 👎: a reviewer's "not useful" (``app/review/feedback.py``).
+THUMBS_DOWN = "THUMBS_DOWN"
 
 THREADS_QUERY = """
 query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: String) {
@@ -25,7 +28,12 @@ query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: Stri
           isResolved
           resolvedBy { login }
           path
-          comments(first: 1) { nodes { databaseId body author { __typename login } } }
+          comments(first: 1) {
+            nodes {
+              databaseId body author { __typename login }
+              reactionGroups { content reactors { totalCount } }
+            }
+          }
         }
       }
     }
@@ -54,10 +62,25 @@ class _Author(BaseModel):
     login: str = ""
 
 
+class _Reactors(BaseModel):
+    totalCount: int = 0
+
+
+class _ReactionGroup(BaseModel):
+    content: str = ""
+    reactors: _Reactors = _Reactors()
+
+
 class _Comment(BaseModel):
     databaseId: int | None = None
     body: str = ""
     author: _Author | None = None
+    reactionGroups: list[_ReactionGroup] | None = None
+
+    def reactions(self, content: str) -> int:
+        return sum(
+            group.reactors.totalCount for group in self.reactionGroups or () if group.content == content
+        )
 
 
 class _Comments(BaseModel):
@@ -96,6 +119,9 @@ class BotThread:
     resolved: bool
     # Resolved by Faultline (the finding was gone), not by a person dismissing it.
     resolved_by_us: bool = False
+    comment_id: int | None = None  # of the comment that opened it
+    rule: str = ""  # the code its comment names
+    thumbs_down: int = 0  # 👎 reactions on that comment
 
 
 class Identity:
@@ -172,7 +198,16 @@ class ReviewThreads:
             author = first.author
             if author is None or self.identity.ours(author.login, author.typename):
                 fingerprint = fingerprint_in(first.body) or ""
-        return BotThread(node.id, fingerprint, node.path, node.isResolved, self._resolved_by_us(node))
+        return BotThread(
+            node.id,
+            fingerprint,
+            node.path,
+            node.isResolved,
+            self._resolved_by_us(node),
+            comment_id=first.databaseId if first else None,
+            rule=rule_in(first.body) if first else "",
+            thumbs_down=first.reactions(THUMBS_DOWN) if first else 0,
+        )
 
     def _resolved_by_us(self, node: Thread) -> bool:
         # resolvedBy is a User: GitHub gives null when an App resolved the thread.

@@ -2,9 +2,10 @@
 
 A comment body reads: severity, rule code and slug (linked to the rule's page),
 the specific message, why it matters in one or two sentences, a ```suggestion
-block when the rule has a fix that fits the diff, and a hidden marker with the
-finding's identity on the pull request (``app/github/identities.py``), which is
-how the next run recognises its own comments.
+block when the rule has a fix that fits the diff, a line inviting a 👎 when the finding
+is wrong (``NOT_USEFUL``), and a hidden marker with the finding's identity on the pull
+request (``app/github/identities.py``), which is how the next run recognises its own
+comments.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ NOT_IN_DIFF = "its lines are not in the diff"
 OVER_LIMIT = "over the limit of {limit} inline comments"
 REJECTED = "GitHub refused the comment"
 PARSE_ERROR = "parse errors are reported here only"
+# The last visible line of every comment: a 👎 is how a reviewer says a finding is wrong, and
+# the App counts those (only the counts, never text) to find the rules that are noise.
+NOT_USEFUL = "<sub>Wrong or not useful? React with 👎: Faultline counts these to find noisy rules.</sub>"
 SUGGESTION_OUTSIDE_DIFF = "Suggested replacement for lines {first}-{last} (not all of them are in the diff):"
 
 
@@ -105,6 +109,7 @@ def comment_body(placement: Placement, rule: type[Rule] | None) -> str:
         parts.append(reason)
     if finding.suggestion is not None:
         parts.append(_suggestion(finding.suggestion, placement.with_suggestion, finding.path))
+    parts.append(NOT_USEFUL)
     parts.append(MARKER.format(fingerprint=finding.fingerprint))
     return "\n\n".join(parts)
 
@@ -167,14 +172,22 @@ def by_priority(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def plan_comments(
-    findings: Sequence[Finding], changes: ChangeSet, commented: frozenset[str], limit: int
+    findings: Sequence[Finding],
+    changes: ChangeSet,
+    commented: frozenset[str],
+    limit: int,
+    held: Mapping[str, str] | None = None,
 ) -> CommentPlan:
     """Place every finding not commented yet, at most ``limit`` inline comments in
-    all (those from earlier runs count: a push must not add another 25)."""
+    all (those from earlier runs count: a push must not add another 25). ``held``:
+    the findings the comment policy keeps out of the review, with the reason."""
     plan = CommentPlan()
     budget = limit - sum(1 for f in findings if f.fingerprint in commented)
     for finding in by_priority(findings):
         if finding.fingerprint in commented:
+            continue
+        if held and finding.fingerprint in held and finding.code != PARSE_ERROR_CODE:
+            plan.not_inline[finding.fingerprint] = held[finding.fingerprint]
             continue
         placement = place(finding, changes.get(finding.path))
         if placement is None:

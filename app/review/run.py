@@ -3,7 +3,10 @@
 Read the config from the default branch, read the pull request (what the engine's plan
 asks for), run the engine; then make sure the head has not moved, post one review with
 the new comments, complete the check run, resolve the threads of findings that are gone
-and reopen those Faultline resolved whose finding is back.
+and reopen those Faultline resolved whose finding is back. Which findings get an inline
+comment is the repository's comment policy (``app/review/policy.py``); what reviewers
+did with the comments (👎, dismissed, fixed) is read from the threads and counted
+(``app/review/feedback.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from faultline.app.github.client import (
 from faultline.app.github.identities import assign_identities, file_context
 from faultline.app.github.reader import PullContents, PullReader, PullRef
 from faultline.app.github.reviews import ReviewResult, first_review_body
-from faultline.app.github.threads import threads_to_reopen, threads_to_resolve
+from faultline.app.github.threads import BotThread, threads_to_reopen, threads_to_resolve
+from faultline.app.observe.feedback import FeedbackStore
 from faultline.app.render import check_run
 from faultline.app.render.check_run import CheckOutput, Outcome
 from faultline.app.render.comment import REJECTED, plan_comments
+from faultline.app.review import feedback
+from faultline.app.review.policy import CommentPolicy
 
 if TYPE_CHECKING:
     from faultline.app.review.job import Job
@@ -116,7 +122,8 @@ class Run:
         findings = assign_identities(report.findings, existing, file_context(contents.view))
         report = replace(report, findings=findings)
         commented = frozenset(comment.identity for comment in existing)
-        plan = plan_comments(report.findings, contents.changes, commented, config.max_comments)
+        held = CommentPolicy(config).held(report.findings)
+        plan = plan_comments(report.findings, contents.changes, commented, config.max_comments, held)
         result = ReviewResult()
         if plan.placements:
             findings, sha, check = report.findings, self.sha, self.check
@@ -143,8 +150,8 @@ class Run:
             blob_url=f"{self.job.settings.github_url}/{self.job.owner}/{self.job.repo}/blob/{self.sha}",
         )
         await self.finish(check_run.render(outcome))
-        # No earlier comment, no thread to update.
-        if commented:
+        # No comment, no thread to update or read feedback from.
+        if commented or result.posted:
             await self.update_threads(report.findings, unchecked_paths(report, contents), contents.truncated)
 
     async def update_threads(
@@ -157,6 +164,7 @@ class Run:
         worth it; the next run does what this one could not."""
         try:
             threads = await self.threads.bot_threads(self.pull.number)
+            self.record_feedback(threads, findings, unchecked, truncated)
             gone = [] if truncated else threads_to_resolve(threads, findings, unchecked)
             for thread in gone:
                 await self.threads.resolve(thread)
@@ -166,6 +174,20 @@ class Run:
             log.warning(
                 "delivery %s: could not resolve review threads: %r", self.job.request.delivery_id, err
             )
+
+    def record_feedback(
+        self,
+        threads: Sequence[BotThread],
+        findings: Sequence[Finding],
+        unchecked: frozenset[str],
+        truncated: bool,
+    ) -> None:
+        states = feedback.comment_states(threads, findings, unchecked, truncated)
+        store = FeedbackStore.in_dir(self.job.settings.data_dir)
+        request = self.job.request
+        feedback.record(
+            store, request.installation_id, f"{self.job.owner}/{self.job.repo}", self.pull.number, states
+        )
 
     def rule_index(self) -> dict[str, type[Rule]]:
         return {rule.code: rule for rule in (self.job.rules or all_rules())}

@@ -24,10 +24,15 @@ from tests.github_sim import CheckRun, GitHubSim, PullRequest
 from tests.github_sim.faults import SECONDARY_RATE_LIMIT
 from tests.github_sim.reviews import reply
 
+# These tests follow the job, not the comment policy (tests/app/test_comment_policy.py):
+# every finding of RISKY, its notice too, is commented inline.
+EVERY_FINDING_INLINE = {".github/faultline.yml": "comment_on: notice\n"}
+
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with sim_world(tmp_path) as made:
+        made.main_sha = made.sim.commit(FULL_NAME, EVERY_FINDING_INLINE, parent=made.main_sha, branch="main")
         yield made
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
 
-from . import git_objects
+from . import git_objects, graphql_reactions
 from .calls import Call, has_permission, ok, route
 from .faults import Reply
 from .records import PullRequest, ReviewComment, Thread, User
@@ -125,7 +125,8 @@ MAX_PAGE = 100
 
 @functools.cache
 def schema() -> GraphQLSchema:
-    built = build_schema(SDL)
+    built = build_schema(SDL + graphql_reactions.SDL)
+    graphql_reactions.prepare(built)
     actor = built.get_type("Actor")
     # GraphQL's Bot.login has no "[bot]" suffix (REST's user.login has it): keep that difference.
     actor.resolve_type = lambda value, _info, _type: value["__typename"]  # type: ignore[union-attr]
@@ -307,7 +308,12 @@ class Views:
             "createdAt": iso(item.created_at),
             "author": _actor(item.user),
             "replyTo": self.comment(parent) if parent else None,
+            **graphql_reactions.comment_fields(self.sim, item, self._viewer()),
         }
+
+    def _viewer(self) -> str | None:
+        token = self.call.token
+        return token.installation.app.bot.login if token is not None else None
 
     def set_resolved(self, input: dict[str, Any], resolved: bool) -> dict[str, Any]:
         thread = self.sim.thread_records.get(str(input["threadId"]))
