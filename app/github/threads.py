@@ -31,7 +31,7 @@ query($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: Stri
           comments(first: 1) {
             nodes {
               databaseId body author { __typename login }
-              reactionGroups { content reactors { totalCount } }
+              reactionGroups { content viewerHasReacted reactors { totalCount } }
             }
           }
         }
@@ -68,7 +68,13 @@ class _Reactors(BaseModel):
 
 class _ReactionGroup(BaseModel):
     content: str = ""
+    viewerHasReacted: bool = False
     reactors: _Reactors = _Reactors()
+
+    @property
+    def by_others(self) -> int:
+        """The reactions of people, not Faultline's own (the viewer is the App)."""
+        return max(0, self.reactors.totalCount - self.viewerHasReacted)
 
 
 class _Comment(BaseModel):
@@ -78,9 +84,7 @@ class _Comment(BaseModel):
     reactionGroups: list[_ReactionGroup] | None = None
 
     def reactions(self, content: str) -> int:
-        return sum(
-            group.reactors.totalCount for group in self.reactionGroups or () if group.content == content
-        )
+        return sum(group.by_others for group in self.reactionGroups or () if group.content == content)
 
 
 class _Comments(BaseModel):

@@ -25,7 +25,9 @@ from starlette.concurrency import run_in_threadpool
 
 from faultline import __version__
 from faultline.app.observe import metrics as observed
+from faultline.app.observe.feedback import FeedbackCollector, FeedbackStore
 from faultline.app.settings import Settings
+from faultline.app.web.feedback import add_feedback_page
 from faultline.app.web.setup import (
     ALREADY_STORED,
     STATE_COOKIE,
@@ -229,6 +231,8 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
 
     if settings.configured:
         _add_status_page(app, settings)
+        metrics.registry.register(FeedbackCollector(FeedbackStore.in_dir(settings.data_dir)))
+        add_feedback_page(app, settings)
     else:
         _add_setup_pages(app, settings)
     return app
