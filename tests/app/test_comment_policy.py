@@ -17,6 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from faultline.analyzers.core.config import CONFIG_PATH
+from faultline.app.cli.main import main
 from faultline.app.observe.feedback import CommentState, FeedbackStore, RuleCounts, by_rule
 from faultline.app.render.comment import NOT_USEFUL, rule_in
 from faultline.app.web.feedback import feedback_fragment, feedback_view
@@ -228,3 +229,18 @@ def test_a_file_the_run_could_not_check_keeps_what_was_known(tmp_path: Path) -> 
     store.record(7, "acme/shop", 1, [CommentState(1, "FL001", 0, True, False)])
     store.record(7, "acme/shop", 1, [CommentState(1, "FL001", 1, None, None)])
     assert by_rule(store.counts()) == [RuleCounts("FL001", 1, 1, 1, 0, 1)]
+
+
+def test_the_cli_shows_every_finding_whatever_the_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / CONFIG_PATH).write_text("comment_on: error\nrules:\n  FL001:\n    comment: false\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / MODELS).write_text(CASCADE)
+    (tmp_path / STORE).write_text(SAVE)
+    monkeypatch.chdir(tmp_path)
+    main(["check", "--all", "."])
+    out = capsys.readouterr().out
+    assert f"{MODELS}:7:" in out and f"{STORE}:5:" in out
+    assert "2 risks found (1 warning, 1 notice)" in out
