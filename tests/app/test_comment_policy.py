@@ -82,6 +82,12 @@ def stored(world: World) -> dict[str, RuleCounts]:
     return {c.rule: c for c in by_rule(FeedbackStore.in_dir(world.settings.data_dir).counts())}
 
 
+def thread_queries(world: World) -> list[object]:
+    """The GraphQL requests that read review threads (files are read through GraphQL too)."""
+    requests = world.sim.requests_matching("POST", "/graphql")
+    return [r for r in requests if "reviewThreads" in str(r.body.get("query"))]
+
+
 # -- what gets an inline comment ---------------------------------------------------------------
 
 
@@ -198,6 +204,17 @@ def test_thumbs_down_dismissal_and_fix_are_counted_once_each_across_runs(
     assert (
         f"<td>{installation}</td><td>FL001</td><td>2</td><td>1</td><td>1</td><td>1</td><td>100%</td>" in page
     )
+
+
+def test_the_feedback_costs_one_graphql_query_per_run(world: World, seq: PushSequence) -> None:
+    seq.step({STORE: LOAD + "\n\n" + SAVE})
+    for comment in world.sim.review_comments(seq.pull):
+        react(world.sim, comment, "bob")
+    before = len(thread_queries(world))
+    seq.run()
+    assert len(thread_queries(world)) == before + 1
+    assert world.sim.requests_matching("GET", "*/reactions") == []
+    assert stored(world)["FL001"].thumbs_down == 2
 
 
 def test_a_thumbs_down_taken_back_is_no_longer_counted(world: World, seq: PushSequence) -> None:
