@@ -27,7 +27,7 @@ def comment_states(
     current = {finding.fingerprint for finding in findings}
     states = []
     for thread in threads:
-        if thread.comment_id is None:
+        if thread.comment_id is None or not thread.rule:
             continue
         present = thread.fingerprint in current
         known = present or not (truncated or thread.path in unchecked)
