@@ -40,6 +40,8 @@ COMPOUND = (
 # The statements of a handler body that ``Handling`` reads through.
 NESTING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
+# The names of calls that set a service up at start-up (report item 5).
+SET_UP_PREFIXES = ("setup_", "set_up_", "init_", "initialize_", "initialise_", "configure_", "instrument")
 # Signs that swallowing was the author's choice.
 DELIBERATE_PREFIXES = ("try_", "_try_", "safe_", "_safe_", "maybe_", "_maybe_", "__")
 # Swallowing there keeps a second error from hiding the one being handled.
@@ -110,6 +112,25 @@ def broad_names(node: ast.expr | None, shadowed: frozenset[str]) -> list[str] | 
         name for name in map(dotted_name, elements) if name.removeprefix("builtins.") in BROAD - shadowed
     ]
     return found or None
+
+
+def catches_exit(handler: ast.ExceptHandler, broad: list[str]) -> bool:
+    """A bare ``except:`` or ``except BaseException:``: KeyboardInterrupt and SystemExit too."""
+    return handler.type is None or any(name.removeprefix("builtins.") == "BaseException" for name in broad)
+
+
+def set_up_call(body: list[ast.stmt]) -> str | None:
+    """The set-up step a try block runs as a statement: ``setup_tracing(app)``,
+    ``init_sentry()``, ``FastAPIInstrumentor.instrument_app(app)``."""
+    for stmt in body:
+        value = stmt.value if isinstance(stmt, ast.Expr) else None
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Call):
+            name = callee(value)
+            if name.rsplit(".", 1)[-1].lower().startswith(SET_UP_PREFIXES):
+                return name
+    return None
 
 
 def redundant(node: ast.expr | None, broad: list[str]) -> list[str]:
