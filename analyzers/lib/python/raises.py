@@ -40,6 +40,7 @@ CALLS: dict[str, tuple[str, ...]] = {
     "re.compile": ("re.error",),
     "next": ("StopIteration",),
     "getattr": ("AttributeError",),
+    "hash": ("TypeError",),
 }
 # Methods whose name alone says what they raise, whatever the receiver.
 METHODS: dict[str, tuple[str, ...]] = {

@@ -26,6 +26,7 @@ from faultline.analyzers.rules.errors.handlers import (
     redundant,
     set_up_call,
     shadowed,
+    silenced,
     sites,
 )
 
@@ -201,8 +202,16 @@ class BroadExcept(Rule):
         ),
         # A set-up step whose traceback is logged.
         Valid("try:\n    setup_tracing(app)\nexcept Exception:\n    logger.exception('tracing is off')\n"),
-        # A bare clause that re-raises.
+        # A bare clause that re-raises, by itself or through SQLAlchemy's context manager.
         Valid("try:\n    run()\nexcept:\n    cleanup()\n    raise\n"),
+        Valid("try:\n    self.commit()\nexcept:\n    with util.safe_reraise():\n        self.rollback()\n"),
+        # The error is kept for later; a linter was told, or a comment says, it is meant.
+        Valid("try:\n    run()\nexcept:\n    failure = sys.exc_info()\n"),
+        Valid("try:\n    run()\nexcept:  # noqa: E722\n    pass\n"),
+        Valid(
+            "try:\n    flush()\nexcept BaseException:\n    # os._exit() must run whatever happens\n    pass\n"
+        ),
+        Valid("try:\n    clone(url)\nexcept BaseException as e:\n    raise SyncError(str(e))\n"),
         # Diff mode: the handler was there before; only the try block changed.
         Valid(
             "try:\n    db.commit(2)\nexcept Exception:\n    pass\n",
@@ -383,13 +392,14 @@ def _judge(source: SourceFile, site: Site, broad: list[str], modules: dict[str, 
     cause = outage(site.body, modules)
     has_redundant = bool(redundant(site.handler.type, broad))
     verdict = None
-    if handling.warns:
+    chosen = everything and _left_alone(source, site, handling)
+    if handling.warns or (chosen and cause is None):
         pass  # ``warnings.warn``: seen, and a bare clause is still reported below
     elif cause is not None or has_redundant or everything:
         verdict = _verdict(source, site, handling, cause, has_redundant)
     else:
         verdict = _set_up(site, handling) or _no_io(source, site, handling)
-    if verdict is None and everything:
+    if verdict is None and everything and not chosen:
         verdict = _everything(site, handling)
     if verdict is None:
         return None
@@ -418,6 +428,16 @@ def _everything(site: Site, handling: Handling) -> Verdict:
     return Verdict(
         Severity.WARNING, "swallows every error, including {cause}, without a trace", first, "swallow"
     )
+
+
+def _left_alone(source: SourceFile, site: Site, handling: Handling) -> bool:
+    """A bare clause around no call out that the author chose knowingly: it raises
+    another error, a comment or the function's name explains it, or a linter was told
+    to let it be. An optional import is still reported: ``ImportError`` is what was meant."""
+    if handling.raises or silenced(source, site):
+        return True
+    optional_import = any(isinstance(stmt, (ast.Import, ast.ImportFrom)) for stmt in site.body)
+    return deliberate(source, site) and not optional_import
 
 
 def _set_up(site: Site, handling: Handling) -> Verdict | None:
