@@ -77,7 +77,9 @@ def _table_hit(cascades: list[Cascade]) -> Hit:
     """A new table whose foreign keys cascade from several parents: one notice."""
     first = min(cascades, key=lambda cascade: cascade.line)
     parents = list(dict.fromkeys(_article(cascade.parent or "referenced") + " row" for cascade in cascades))
-    where = ", ".join(cascade.where for cascade in cascades)
+    # A key declared twice (a column's ForeignKey and a ForeignKeyConstraint) is named once;
+    # one whose columns could not be read is named by its table.
+    where = ", ".join(dict.fromkeys(cascade.where.rstrip(".") for cascade in cascades))
     message = TABLE_MESSAGE.format(parents=" or ".join(parents), child=first.child, where=where)
     return Hit(
         line=first.line,
