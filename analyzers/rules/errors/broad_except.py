@@ -69,7 +69,10 @@ class BroadExcept(Rule):
     Also reported, whatever the try block calls:
     - a bare `except:` or `except BaseException:` that does not re-raise: a warning
       when it swallows the error or returns a default, a notice when it logs or
-      handles it and carries on;
+      handles it and carries on; left alone when it raises another error, keeps
+      `sys.exc_info()`, re-raises through a context manager (`util.safe_reraise()`),
+      a comment or the function's name (`_safe_submit`) says it is meant, or a linter
+      was told to let it be (`# noqa: E722`, `# noqa: BLE001`);
     - `except Exception:` that swallows or returns a default around code whose
       calls say which errors were meant (`float(raw)`, `json.loads(text)`): a notice;
     - a set-up step (`setup_tracing(app)`, `init_sentry()`) whose failure is logged
@@ -95,8 +98,9 @@ class BroadExcept(Rule):
     (`logger.exception`, `exc_info=True`), warn, or keep the error
     (`errors.append(err)`, `future.set_exception(err)`); `except Exception:` around
     code that calls neither a database nor another service, unless its calls name
-    the errors it meant; and, unless they raise a client error or the clause is bare,
-    handlers explained by a comment, in cleanup code, or around optional imports.
+    the errors it meant; and, unless they raise a client error, handlers explained
+    by a comment, in cleanup code, or around optional imports (a bare clause around an
+    import is reported: `ImportError` is what was meant).
 
     ## Example
     ```python
