@@ -99,8 +99,9 @@ class BroadExcept(Rule):
     (`errors.append(err)`, `future.set_exception(err)`); `except Exception:` around
     code that calls neither a database nor another service, unless its calls name
     the errors it meant; and, unless they raise a client error, handlers explained
-    by a comment, in cleanup code, or around optional imports (a bare clause around an
-    import is reported: `ImportError` is what was meant).
+    by a comment, in cleanup code, or around optional imports (a bare clause in cleanup
+    code or around an import is still reported: `Exception` or `ImportError` is what
+    was meant).
 
     ## Example
     ```python
