@@ -1,4 +1,8 @@
-"""The ``.github/faultline.yml`` model and its errors.
+"""The ``.github/faultline.yml`` model, where it is found, and its errors.
+
+``.github/faultline.yaml`` is read too, as an equal spelling (``.yml`` wins when both
+exist); ``faultline.yml`` or ``.faultline.yml`` at the repository root is not read, and
+a run says so (``choose_config``).
 
 Example::
 
@@ -27,6 +31,7 @@ import fnmatch
 import io
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -35,6 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from faultline.analyzers.core.findings import Severity
 
 CONFIG_PATH = ".github/faultline.yml"
+# Read as equal spellings, in this order: the first one present is the config.
+CONFIG_PATHS = (CONFIG_PATH, ".github/faultline.yaml")
+# Where people put the file by mistake: never read, always warned about.
+# The App looks for the first two only: each absent file is one more request per run.
+MISPLACED_PATHS = ("faultline.yml", ".faultline.yml", "faultline.yaml", ".faultline.yaml")
 FailOn = Literal["error", "warning", "notice", "never"]
 CommentOn = Literal["error", "warning", "notice"]
 
@@ -76,6 +86,32 @@ class Config(_Strict):
 
     def is_excluded(self, path: str) -> bool:
         return matches_any(path, self.exclude)
+
+
+@dataclass(frozen=True)
+class ConfigChoice:
+    """Which config file a run reads (None: the defaults), and what to tell the user
+    about the others it found."""
+
+    path: str | None
+    notes: tuple[str, ...] = ()
+
+
+def choose_config(present: Iterable[str]) -> ConfigChoice:
+    """The config among the paths ``present`` at the repository root: ``.github/faultline.yml``
+    or ``.github/faultline.yaml``. A second spelling beside the first, or a file at the root,
+    is never read, and never ignored in silence: each gets a note."""
+    found = set(present)
+    spellings = [path for path in CONFIG_PATHS if path in found]
+    chosen = spellings[0] if spellings else None
+    notes = [f"{path} is not read: {chosen} is, and only one config file is" for path in spellings[1:]]
+    target = chosen or CONFIG_PATH
+    notes += [
+        f"{path} is not read: Faultline reads {target}; move it there"
+        for path in MISPLACED_PATHS
+        if path in found
+    ]
+    return ConfigChoice(chosen, tuple(notes))
 
 
 def parse_config(text: str | bytes, source: str = CONFIG_PATH) -> Config:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faultline.analyzers.core.changes import DiffError
-from faultline.analyzers.core.config import CONFIG_PATH, Config, ConfigError, parse_config
+from faultline.analyzers.core.config import (
+    CONFIG_PATH,
+    CONFIG_PATHS,
+    MISPLACED_PATHS,
+    Config,
+    ConfigError,
+    choose_config,
+    parse_config,
+)
 from faultline.analyzers.core.findings import Severity
 from faultline.app.cli.git import GitError
 
@@ -187,12 +195,17 @@ def _relative(root: Path, path: str) -> str:
 
 
 def _load_config(root: Path, explicit: str | None) -> Config:
-    path = Path(explicit) if explicit else root / CONFIG_PATH
-    if not path.is_file():
-        if explicit:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
             raise ConfigError(f"{explicit}: no such config file")
+        return parse_config(path.read_bytes(), source=explicit)
+    choice = choose_config(path for path in (*CONFIG_PATHS, *MISPLACED_PATHS) if (root / path).is_file())
+    for note in choice.notes:
+        print(f"faultline: {note}", file=sys.stderr)
+    if choice.path is None:
         return Config()
-    return parse_config(path.read_bytes(), source=explicit or CONFIG_PATH)
+    return parse_config((root / choice.path).read_bytes(), source=choice.path)
 
 
 def _read_diff(source: str) -> str:

@@ -59,6 +59,7 @@ CUT_NOTE = (
     "every finding is in the annotations.*"
 )
 
+CONFIG_NOTES_HEADING = "### Config files not read"
 CONFIG_ERROR_TITLE = f"Invalid {CONFIG_PATH}"
 CONFIG_ERROR_SUMMARY = (
     "Faultline could not use `{path}` from the default branch `{branch}`, so nothing was checked:\n\n"
@@ -113,6 +114,7 @@ class Outcome:
     not_inline: Mapping[str, str] = field(default_factory=dict)
     skipped: Sequence[Skipped] = ()
     blob_url: str = ""  # https://github.com/{owner}/{repo}/blob/{sha}: links to the lines
+    config_notes: Sequence[str] = ()  # config files found on the default branch and not read
 
 
 def conclusion(report: Report, fail_level: Severity | None) -> Conclusion:
@@ -151,6 +153,10 @@ def summary(outcome: Outcome) -> str:
     if report.rule_errors:
         errors = (f"- {error}" for error in report.rule_errors)
         sections.append("\n".join([RULE_ERRORS_HEADING, "", RULE_ERRORS_NOTE, "", *errors]))
+    if outcome.config_notes:
+        sections.append(
+            "\n".join([CONFIG_NOTES_HEADING, "", *(f"- {note}" for note in outcome.config_notes)])
+        )
     return "\n\n".join(sections)
 
 

@@ -20,7 +20,14 @@ from githubkit.exception import GitHubException
 from githubkit_schemas.latest.models import PullRequest
 
 from faultline.analyzers.core.changes import ChangeSet
-from faultline.analyzers.core.config import CONFIG_PATH, Config, ConfigError, parse_config
+from faultline.analyzers.core.config import (
+    CONFIG_PATHS,
+    MISPLACED_PATHS,
+    Config,
+    ConfigError,
+    choose_config,
+    parse_config,
+)
 from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Engine, Report
 from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.registry import all_rules
@@ -58,6 +65,7 @@ class Run:
         self.sha = pull.head.sha
         self.check = check
         self.completed = False
+        self.config_notes: tuple[str, ...] = ()  # config files found and not read
 
     async def finish(self, output: CheckOutput) -> None:
         await self.checks.finish_check(self.check, output)
@@ -98,12 +106,23 @@ class Run:
         await self.publish(config, contents, report)
 
     async def read_config(self, branch: str) -> Config:
-        """The config on the default branch: a pull request cannot switch its own check off."""
-        try:
-            data = await self.client.read_file(self.job.owner, self.job.repo, CONFIG_PATH, branch)
-        except TooLargeError as err:
-            raise ConfigError(f"{CONFIG_PATH} is larger than {err.limit // 1024} KiB") from err
-        return Config() if data is None else parse_config(data)
+        """The config on the default branch: a pull request cannot switch its own check off.
+        ``.github/faultline.yml``, else ``.github/faultline.yaml``; without either, the root
+        files people put there by mistake are looked for, to say they are not read. A
+        ``.yaml`` beside a ``.yml`` is not looked for (one more request on every run)."""
+        found: dict[str, bytes] = {}
+        for path in (*CONFIG_PATHS, *MISPLACED_PATHS[:2]):
+            try:
+                data = await self.client.read_file(self.job.owner, self.job.repo, path, branch)
+            except TooLargeError as err:
+                raise ConfigError(f"{path} is larger than {err.limit // 1024} KiB") from err
+            if data is not None:
+                found[path] = data
+                if path in CONFIG_PATHS:
+                    break
+        choice = choose_config(found)
+        self.config_notes = choice.notes
+        return Config() if choice.path is None else parse_config(found[choice.path], source=choice.path)
 
     async def diff_now(self) -> ChangeSet:
         return await PullReader(self.client, self.pull_ref()).changes()
@@ -148,6 +167,7 @@ class Run:
             not_inline=plan.not_inline,
             skipped=contents.skipped,
             blob_url=f"{self.job.settings.github_url}/{self.job.owner}/{self.job.repo}/blob/{self.sha}",
+            config_notes=self.config_notes,
         )
         await self.finish(check_run.render(outcome))
         # No comment, no thread to update or read feedback from.

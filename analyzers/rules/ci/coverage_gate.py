@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -13,8 +14,10 @@ from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.lib.github_actions.workflows import WORKFLOW_FOLDER, repo_path
 from faultline.analyzers.rules.ci.coverage_config import (
     CODECOV_PATHS,
+    CODECOV_UPLOAD,
     CONFIG_NAMES,
     Gate,
+    config_text,
     find_gate,
     has_config,
     threshold_change_line,
@@ -25,12 +28,31 @@ from faultline.analyzers.rules.ci.coverage_config import (
 from faultline.analyzers.rules.ci.test_runs import TestRun, find_test_runs, runs_enforced_before
 
 MISSING = "`{command}` (job `{job}`) runs the tests with no coverage threshold{hint}"
-MISSING_HINT = "; add `--cov-fail-under=N` or `fail_under` to `[tool.coverage.report]`"
+MISSING_HINT = "; add `--cov-fail-under=N`, or `fail_under` under {section}"
+# ``--cov-fail-under`` does nothing where nothing measures coverage.
+UNMEASURED_HINT = (
+    "; measure coverage and gate it: `--cov=<package> --cov-fail-under=N` "
+    "(or `--cov=<package>` with `fail_under` under {section})"
+)
+UNGATED = "`{command}` (job `{job}`): this change removes {what}"
+REMOVED_BOTH = "coverage measurement and the upload that gated it"
+REMOVED_UPLOAD = "the codecov upload that gated coverage"
+REMOVED_MEASUREMENT = "coverage measurement, and with it the gate"
+REMOVED_GATE = "the coverage gate"
+MEASURES = re.compile(r"--cov\b(?!-)|\bcoverage\s+run\b")
 MISSING_TOX = " in the workflow or in the coverage config"
 ZERO = "`{token}` never fails: coverage can drop to nothing"
 LOWERED = "coverage threshold lowered from {old} to {new}"
 REMOVED = "coverage threshold removed (was {old}); nothing else enforces one"
 REMOVED_UNKNOWN = "coverage threshold removed; nothing else enforces one"
+# Where a repository keeps coverage's settings: the file, what shows it is used, the section.
+CONFIG_SECTIONS = (
+    (".coveragerc", None, "[report]"),
+    ("setup.cfg", "[coverage:", "[coverage:report]"),
+    ("tox.ini", "[coverage:", "[coverage:report]"),
+    ("pyproject.toml", "[tool.coverage", "[tool.coverage.report]"),
+    ("setup.cfg", "[tool:pytest]", "[coverage:report]"),
+)
 SWALLOWED = "`{what}` on `{command}` (job `{job}`): failing tests no longer fail CI"
 
 
@@ -227,6 +249,19 @@ class CoverageGate(Rule):
             line=5,
             message="removed (was 95)",
         ),
+        # The parent commit measured coverage and uploaded it to codecov, which gated it.
+        Invalid(
+            "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n",
+            path=".github/workflows/ci.yml",
+            base="jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest --cov=app\n"
+            "      - uses: codecov/codecov-action@v5\n",
+            files={"setup.cfg": "[coverage:run]\nbranch = True\n"},
+            line=5,
+            severity=Severity.WARNING,
+            message="`pytest` (job `test`): this change removes coverage measurement and the upload "
+            "that gated it; measure coverage and gate it: `--cov=<package> --cov-fail-under=N` "
+            "(or `--cov=<package>` with `fail_under` under `[coverage:report]` in `setup.cfg`)",
+        ),
         Invalid(
             "jobs:\n  test:\n    steps:\n      - run: pytest --cov --cov-fail-under=70\n",
             path=".github/workflows/ci.yml",
@@ -275,20 +310,37 @@ class CoverageGate(Rule):
         # there (the App fetches only the root's): say nothing rather than guess.
         runs = [run for run in runs if not run.directory or has_config(ctx, run.directory)]
         added = [run for run in runs if _counts(ctx, source.path, run.line, run.end_line)]
-        if not added:
+        if not runs or (not added and ctx.whole_files):
             return
         configs = tuple(path for run in runs for path in run.config_files)
-        if find_gate(ctx, {run.directory for run in runs}, extra=configs).exists:
+        gate = find_gate(ctx, {run.directory for run in runs}, extra=configs)
+        if gate.exists and not _status_without_upload(source, ctx, gate):
             return
-        direct = [run for run in added if run.command.kind == "pytest"]
-        run = (direct or added)[0]
+        removed = _removed(source, ctx, runs, configs)
+        if removed is None and not added:
+            return
+        direct = [run for run in (added or runs) if run.command.kind == "pytest"]
+        run = (direct or added or runs)[0]
         notice = not direct
+        if removed is not None:
+            # The removed lines may be all the change did there: the finding is the change's.
+            message = UNGATED.format(command=_short(run.command.text), job=run.job, what=removed)
+            message += _hint(ctx, run)
+            yield Hit(
+                run.line,
+                message,
+                end_line=run.line,
+                statement=(run.line, run.end_line),
+                from_change=True,
+                fingerprint_key=f"ungated:{removed}",
+            )
+            return
         yield Hit(
             run.line,
             MISSING.format(
                 command=_short(run.command.text),
                 job=run.job,
-                hint=MISSING_TOX if notice else MISSING_HINT,
+                hint=MISSING_TOX if notice else _hint(ctx, run),
             ),
             end_line=run.line,
             statement=(run.line, run.end_line),
@@ -315,6 +367,53 @@ class CoverageGate(Rule):
         hit = self._lowered(source, ctx, set())
         if hit is not None:
             yield hit
+
+
+def _removed(source: SourceFile, ctx: Context, runs: list[TestRun], configs: tuple[str, ...]) -> str | None:
+    """What the change took away, when the workflow's parent version was gated
+    (a threshold, or a codecov upload) and this one is not."""
+    base = None if ctx.whole_files else ctx.base_source(source.path)
+    if base is None:
+        return None
+    directories = {run.directory for run in runs}
+    old = find_gate(ctx, directories, extra=configs, override=(source.path, base.text))
+    if not old.exists:
+        return None
+    uploaded = bool(CODECOV_UPLOAD.search(base.text)) and not CODECOV_UPLOAD.search(source.text)
+    measured = bool(MEASURES.search(base.text)) and not MEASURES.search(source.text)
+    if uploaded and measured:
+        return REMOVED_BOTH
+    if uploaded:
+        return REMOVED_UPLOAD
+    return REMOVED_MEASUREMENT if measured else REMOVED_GATE
+
+
+def _status_without_upload(source: SourceFile, ctx: Context, gate: Gate) -> bool:
+    """codecov.yml's status checks are the only gate left, and this change removed the
+    last upload that fed them: they will never report again."""
+    if any(t.enforces and t.token != "codecov status" for t in gate.thresholds):
+        return False
+    base = None if ctx.whole_files else ctx.base_source(source.path)
+    if base is None or not CODECOV_UPLOAD.search(base.text) or CODECOV_UPLOAD.search(source.text):
+        return False
+    others = [path for path in ctx.listing(WORKFLOW_FOLDER) if path != source.path]
+    return not any(CODECOV_UPLOAD.search(config_text(ctx, path) or "") for path in others)
+
+
+def _hint(ctx: Context, run: TestRun) -> str:
+    """What to add, valid for what the command runs, in the config file the repository uses."""
+    section = _config_section(ctx, run.directory)
+    template = MISSING_HINT if MEASURES.search(run.command.text) else UNMEASURED_HINT
+    return template.format(section=section)
+
+
+def _config_section(ctx: Context, directory: str) -> str:
+    """``[report]` in `.coveragerc``, ``[coverage:report]` in `setup.cfg``, or pyproject's table."""
+    for name, marker, section in CONFIG_SECTIONS:
+        text = config_text(ctx, repo_path(directory, name))
+        if text is not None and (marker is None or marker in text):
+            return f"`{section}` in `{repo_path(directory, name)}`"
+    return f"`[tool.coverage.report]` in `{repo_path(directory, 'pyproject.toml')}`"
 
 
 def _weakening(old: Gate, new: Gate) -> str | None:

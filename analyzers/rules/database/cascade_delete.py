@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 from faultline.analyzers.core.context import Context
@@ -20,6 +21,7 @@ ORM_ORPHAN = "removing {child} from {where} {now}deletes it"
 ORM_WHERE = " (delete cascade on {where})"
 FK_MESSAGE = "deleting {parent} row {now}deletes its {child} rows (ON DELETE CASCADE on {where})"
 DJANGO_MESSAGE = "deleting {parent} {now}deletes its {child} rows ({where} on_delete=CASCADE)"
+TABLE_MESSAGE = "deleting {parents} deletes the {child} rows that point to it (ON DELETE CASCADE on {where})"
 CALL_MESSAGE = (
     "`{name}(...)` sets ON DELETE CASCADE: deleting a referenced row {now}deletes the rows that point to it"
 )
@@ -59,6 +61,34 @@ def describe(cascade: Cascade, flags: frozenset[str], now: str, child: str) -> s
             parent=_article(parent or "parent"), now=now, child=child, where=cascade.where
         )
     return CALL_MESSAGE.format(name=cascade.key[1], now=now)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A cascade to report, with what makes its message."""
+
+    cascade: Cascade
+    flags: frozenset[str]
+    existing: bool
+    child: str
+
+
+def _table_hit(cascades: list[Cascade]) -> Hit:
+    """A new table whose foreign keys cascade from several parents: one notice."""
+    first = min(cascades, key=lambda cascade: cascade.line)
+    parents = list(dict.fromkeys(_article(cascade.parent or "referenced") + " row" for cascade in cascades))
+    # A key declared twice (a column's ForeignKey and a ForeignKeyConstraint) is named once;
+    # one whose columns could not be read is named by its table.
+    where = ", ".join(dict.fromkeys(cascade.where.rstrip(".") for cascade in cascades))
+    message = TABLE_MESSAGE.format(parents=" or ".join(parents), child=first.child, where=where)
+    return Hit(
+        line=first.line,
+        column=first.column,
+        message=message,
+        severity=Severity.NOTICE,
+        statement=first.statement,
+        fingerprint_key="|".join(("table", first.key[1], *sorted(cascade.key[2] for cascade in cascades))),
+    )
 
 
 # Example code shared by several examples.
@@ -299,6 +329,37 @@ def upgrade():
             severity=Severity.NOTICE,
             message="deleting a case row deletes its canvas rows (ON DELETE CASCADE on canvas.case_id)",
         ),
+        # Cascades passed through a dict of shared arguments: one finding per relationship.
+        Invalid(
+            """\
+class Household(Base):
+    __tablename__ = "households"
+    COMMON_ARGS = {"back_populates": "household", "cascade": "all, delete-orphan"}
+
+    cookbooks = relationship("CookBook", **COMMON_ARGS)
+""",
+            base='class Household(Base):\n    __tablename__ = "households"\n'
+            '    cookbooks = relationship("CookBook")\n',
+            line=5,
+            severity=Severity.WARNING,
+            message="deleting a Household now deletes its CookBook rows",
+        ),
+        # A new association table: one notice for the table, not one per foreign key.
+        Invalid(
+            """\
+assoc_case_tags = Table(
+    "assoc_case_tags",
+    Base.metadata,
+    Column("case_id", Integer, ForeignKey("case.id", ondelete="CASCADE")),
+    Column("tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE")),
+    PrimaryKeyConstraint("case_id", "tag_id"),
+)
+""",
+            line=4,
+            severity=Severity.NOTICE,
+            message="deleting a case row or a tag row deletes the assoc_case_tags rows that point to it "
+            "(ON DELETE CASCADE on assoc_case_tags.case_id, assoc_case_tags.tag_id)",
+        ),
         # Only delete-orphan is new.
         Invalid(
             _CASE.format(cascade=', cascade="all, delete-orphan"'),
@@ -318,23 +379,42 @@ def upgrade():
         index = change_index(ctx)
         base = facts_of(ctx, ctx.base_source(source.path), "base", gate=False)
         before = Before(base, facts, index, source.path)
+        found: list[Found] = []
         for cascade in facts.cascades:
             flags = before.added_flags(cascade)
             if not flags or (
                 cascade.key[0] == "fk" and not facts.migration and cascade.reference in index.migrated
             ):
                 continue
-            yield self._hit(cascade, flags, before.existing(cascade), before.child(cascade))
+            found.append(Found(cascade, flags, before.existing(cascade), before.child(cascade)))
+        yield from self._hits(found)
 
     def _audit(self, facts: Facts) -> Iterator[Hit]:
         """--all: what cascades exist today, as notices."""
         if facts.migration:
             return
+        found: list[Found] = []
         for cascade in facts.cascades:
             if not cascade.routine:
                 mixin = cascade.abstract and cascade.key[0] != "orm"
                 child = f"{cascade.child}-based" if mixin else cascade.child
-                yield self._hit(cascade, cascade.flags, existing=False, child=child)
+                found.append(Found(cascade, cascade.flags, existing=False, child=child))
+        yield from self._hits(found)
+
+    def _hits(self, found: list[Found]) -> Iterator[Hit]:
+        """One hit per cascade; one per new table for the foreign keys of a table that
+        cascade from several parents (an association table: ``case_tag``)."""
+        tables: dict[tuple[str, str], list[Found]] = {}
+        for item in found:
+            if item.cascade.key[0] == "fk" and not item.existing and item.cascade.key[1]:
+                tables.setdefault((item.cascade.key[1], item.cascade.container[1]), []).append(item)
+        grouped = {id(item) for group in tables.values() if len(group) > 1 for item in group}
+        for item in found:
+            if id(item) not in grouped:
+                yield self._hit(item.cascade, item.flags, item.existing, item.child)
+        for group in tables.values():
+            if len(group) > 1:
+                yield _table_hit([item.cascade for item in group])
 
     @staticmethod
     def _hit(cascade: Cascade, flags: frozenset[str], existing: bool, child: str) -> Hit:

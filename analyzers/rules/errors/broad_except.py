@@ -14,15 +14,19 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.nodes import dotted_name, span
-from faultline.analyzers.lib.python.outages import NETWORK_FAILURE, outage, writes
+from faultline.analyzers.lib.python.outages import NETWORK_FAILURE, outage, project_modules, writes
+from faultline.analyzers.lib.python.raises import raised_by
 from faultline.analyzers.rules.errors.handlers import (
     Handling,
     Site,
     broad_names,
+    catches_exit,
     deliberate,
     literal,
     redundant,
+    set_up_call,
     shadowed,
+    silenced,
     sites,
 )
 
@@ -32,6 +36,8 @@ ALLOW_WORDS = ("allowed", "permitted", "authorized", "authenticated", "verified"
 # ``verify_url``: a failed call is the answer such a function exists to give.
 PROBE_PREFIXES = ("verify", "check", "test", "ping", "probe", "health")
 LOG_ADVICE = "use `logger.exception` to keep the traceback"
+SET_UP_ADVICE = "use `logger.exception`, or let start-up fail"
+EXIT_NOTE = "it also catches KeyboardInterrupt, SystemExit and task cancellation"
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,9 @@ class Verdict:
     severity: Severity
     what: str  # what the handler does with every error
     culprit: ast.stmt  # the statement that makes it a risk
-    kind: str  # translate | fail-open | default | swallow | log
+    kind: str  # translate | fail-open | default | swallow | log | handle | set-up
+    catch: tuple[str, ...] = ()  # the exceptions the try block's calls raise, when all are known
+    catches_exit: bool = False  # bare or BaseException: KeyboardInterrupt and SystemExit too
 
 
 class BroadExcept(Rule):
@@ -52,6 +60,24 @@ class BroadExcept(Rule):
     without `from`, returns a value such as `None` or `[]` that callers will read
     as a real answer, or swallows the error.
 
+    A call reaches a database or another service by its receiver or name
+    (`session.execute`, `self.con.execute`, `requests.post`, `send_email`,
+    `smtplib.SMTP`, `email_service.send_reset`), by the session or connection it is
+    handed (`fix_migration_data(session)`), or by the project module it comes from
+    (`from .database import load_user`).
+
+    Also reported, whatever the try block calls:
+    - a bare `except:` or `except BaseException:` that does not re-raise: a warning
+      when it swallows the error or returns a default, a notice when it logs or
+      handles it and carries on; left alone when it raises another error, keeps
+      `sys.exc_info()`, re-raises through a context manager (`util.safe_reraise()`),
+      a comment or the function's name (`_safe_submit`) says it is meant, or a linter
+      was told to let it be (`# noqa: E722`, `# noqa: BLE001`);
+    - `except Exception:` that swallows or returns a default around code whose
+      calls say which errors were meant (`float(raw)`, `json.loads(text)`): a notice;
+    - a set-up step (`setup_tracing(app)`, `init_sentry()`) whose failure is logged
+      by its message only, or swallowed, while start-up carries on: a notice.
+
     ## Why is this risky?
     A broad handler catches the failures its author did not think of: a database
     outage, a timeout, a bug. When it turns them into `HTTPException(401)`, an
@@ -59,16 +85,23 @@ class BroadExcept(Rule):
     it returns `None` or passes, the caller carries on with a wrong answer and the
     traceback is gone. In a tuple such as `except (JWTError, Exception):` the
     `Exception` makes `JWTError` redundant, which is almost always a mistake.
+    A bare `except:` also catches `KeyboardInterrupt`, `SystemExit` and task
+    cancellation: Ctrl-C, `sys.exit()` and a worker's shutdown are swallowed with the
+    rest. Around `float(raw)`, `except Exception` hides a bug (a `None` where a
+    string was expected) behind the `ValueError` it was meant for. A service whose
+    tracing set-up failed starts anyway, without tracing, and nobody knows why.
 
     A client error is an error (a warning when the traceback is logged first); a
     default answer or a swallowed error is a warning; a handler that logs only
     the message and carries on is a notice. Not reported: handlers that re-raise
     (`raise`, `raise X from err`, `sys.exit(1)`), log the traceback
     (`logger.exception`, `exc_info=True`), warn, or keep the error
-    (`errors.append(err)`, `future.set_exception(err)`); a plain broad
-    clause around code that calls neither a database nor another service; and, unless they raise a client
-    error, handlers explained by a comment, in cleanup code, or around optional
-    imports.
+    (`errors.append(err)`, `future.set_exception(err)`); `except Exception:` around
+    code that calls neither a database nor another service, unless its calls name
+    the errors it meant; and, unless they raise a client error, handlers explained
+    by a comment, in cleanup code, or around optional imports (a bare clause in cleanup
+    code or around an import is still reported: `Exception` or `ImportError` is what
+    was meant).
 
     ## Example
     ```python
@@ -91,9 +124,14 @@ class BroadExcept(Rule):
     ## Fix safety
     For a tuple, the suggestion drops `Exception` (or `BaseException`) and keeps
     the specific types, only when each of them is already an `Exception` subclass
-    and the tuple sits on one line (a comment after it is kept). The errors the
-    handler used to hide will then propagate: that is the point, but check that a
-    caller or an error handler above deals with them.
+    and the tuple sits on one line (a comment after it is kept). For a bare
+    `except:` or `except BaseException:`, the suggestion names the exceptions the
+    try block's calls raise on bad input (from a table of well-known callables:
+    `int`, `float`, `json.loads`, `open`, `Path.read_text`, `uuid.UUID`, ...) when
+    every call there is in the table, else `Exception`; for `except Exception:`
+    around such calls, it names those exceptions. The errors the handler used to
+    hide will then propagate: that is the point, but check that a caller or an
+    error handler above deals with them.
     """
 
     code = "FL001"
@@ -157,6 +195,28 @@ class BroadExcept(Rule):
         ),
         Valid("try:\n    db.commit()\nexcept Exception:\n    pass  # the audit row is optional\n"),
         Valid("try:\n    db.commit()\nexcept Exception:\n    pass\n", path="tests/test_run.py"),
+        # Calls nobody can name the errors of: the author may have meant everything.
+        Valid(
+            "def render(page):\n    try:\n        return template.render(page)\n"
+            "    except Exception:\n        return ''\n"
+        ),
+        # ``is_number`` style predicates that only parse: a fair answer.
+        Valid(
+            "def parse(raw):\n    try:\n        return int(raw)\n"
+            "    except Exception:\n        log.error('bad %s', raw)\n"
+        ),
+        # A set-up step whose traceback is logged.
+        Valid("try:\n    setup_tracing(app)\nexcept Exception:\n    logger.exception('tracing is off')\n"),
+        # A bare clause that re-raises, by itself or through SQLAlchemy's context manager.
+        Valid("try:\n    run()\nexcept:\n    cleanup()\n    raise\n"),
+        Valid("try:\n    self.commit()\nexcept:\n    with util.safe_reraise():\n        self.rollback()\n"),
+        # The error is kept for later; a linter was told, or a comment says, it is meant.
+        Valid("try:\n    run()\nexcept:\n    failure = sys.exc_info()\n"),
+        Valid("try:\n    run()\nexcept:  # noqa: E722\n    pass\n"),
+        Valid(
+            "try:\n    flush()\nexcept BaseException:\n    # os._exit() must run whatever happens\n    pass\n"
+        ),
+        Valid("try:\n    clone(url)\nexcept BaseException as e:\n    raise SyncError(str(e))\n"),
         # Diff mode: the handler was there before; only the try block changed.
         Valid(
             "try:\n    db.commit(2)\nexcept Exception:\n    pass\n",
@@ -164,6 +224,80 @@ class BroadExcept(Rule):
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        # Report item 5, as the report shows it.
+        Invalid(
+            'if os.getenv("ENABLE_OTEL", "true").lower() == "true":\n'
+            "    try:\n"
+            "        setup_tracing(app, service_name=settings.PROJECT_NAME)\n"
+            "    except Exception as e:\n"
+            '        logger.error("Failed to setup tracing", error=str(e))  # Just logs and continues\n',
+            line=4,
+            severity=Severity.NOTICE,
+            message="logs only the message when `setup_tracing` fails and start-up carries on",
+        ),
+        # A bare clause in a new function, around no database or network call.
+        Invalid(
+            "import json\nfrom pathlib import Path\n\n\ndef load(p):\n"
+            "    try:\n        return json.loads(Path(p).read_text())\n    except:\n        pass\n",
+            line=8,
+            severity=Severity.WARNING,
+            message="it also catches KeyboardInterrupt, SystemExit and task cancellation",
+            suggestion="    except (ValueError, OSError):",
+        ),
+        Invalid(
+            "def lookup(key):\n    try:\n        return registry.find(key)\n"
+            "    except:\n        return None\n",
+            line=4,
+            severity=Severity.WARNING,
+            message="bare `except:` returns None on every error",
+            suggestion="    except Exception:",
+        ),
+        Invalid(
+            "def warm():\n    try:\n        cache.fill()\n"
+            "    except:\n        logger.warning('warm-up failed')\n",
+            line=4,
+            severity=Severity.NOTICE,
+            message="catch `Exception` at most",
+            suggestion="    except Exception:",
+        ),
+        # ``except Exception`` around a parse: the calls say which errors were meant.
+        Invalid(
+            "def ratio(raw):\n    try:\n        return float(raw)\n"
+            "    except Exception:\n        return None\n",
+            line=4,
+            severity=Severity.NOTICE,
+            message="the calls here raise `ValueError`, `TypeError`: catch those",
+            suggestion="    except (ValueError, TypeError):",
+        ),
+        # Outages read off more than the callee's name.
+        Invalid(
+            "def upgrade(session):\n    try:\n        fix_migration_data(session)\n"
+            "    except Exception:\n        pass\n",
+            line=4,
+            severity=Severity.WARNING,
+            message="including a database outage",
+        ),
+        Invalid(
+            "class Store:\n    def purge(self):\n        try:\n            self.con.execute(PURGE)\n"
+            "        except Exception:\n            pass\n",
+            line=5,
+            severity=Severity.WARNING,
+            message="including a database outage",
+        ),
+        Invalid(
+            "def welcome(user):\n    try:\n        email_service.send_welcome(user)\n"
+            "    except Exception:\n        pass\n",
+            line=4,
+            severity=Severity.WARNING,
+            message="including a network failure",
+        ),
+        Invalid(
+            "from .database import load_user\n\n\ndef user(uid):\n    try:\n        return load_user(uid)\n"
+            "    except Exception:\n        return None\n",
+            line=7,
+            severity=Severity.WARNING,
+            message="returns None on every error, including a database outage",
+        ),
         Invalid(
             "try:\n    payload = decode(token)\n    user = session.get(User, payload['sub'])\n"
             "except (JWTError, Exception):\n"
@@ -200,6 +334,7 @@ class BroadExcept(Rule):
             line=3,
             severity=Severity.WARNING,
             message="bare `except:` swallows every error",
+            suggestion="except Exception:",
         ),
         Invalid(
             "for item in items:\n    try:\n        requests.post(url, json=item)\n"
@@ -207,6 +342,7 @@ class BroadExcept(Rule):
             line=4,
             severity=Severity.WARNING,
             message="skips the item on every error, including a network failure",
+            suggestion="    except Exception:",
         ),
         Invalid(
             "try:\n    mail_client.send(user)\n"
@@ -236,12 +372,13 @@ class BroadExcept(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         tree = python.module(source)
         rebound = shadowed(tree)
+        modules = project_modules(tree, source.path)
         change = None if ctx.whole_files else ctx.changes.get(source.path)
         for site in sites(tree.body, "", cleanup=False):
             broad = broad_names(site.handler.type, rebound)
             if broad is None:
                 continue
-            verdict = _judge(source, site, broad)
+            verdict = _judge(source, site, broad, modules)
             hit = _hit(source, site, verdict, change) if verdict else None
             if hit is not None:
                 yield hit
@@ -250,21 +387,99 @@ class BroadExcept(Rule):
 # --- what the handler does with the failure --------------------------------
 
 
-def _judge(source: SourceFile, site: Site, broad: list[str]) -> Verdict | None:
+def _judge(source: SourceFile, site: Site, broad: list[str], modules: dict[str, str]) -> Verdict | None:
     handling = Handling(site.handler)
-    if handling.propagates or handling.keeps_error or handling.warns:
+    if handling.propagates or handling.keeps_error:
         return None
+    everything = catches_exit(site.handler, broad)
     # Only a call to a database or another service makes an outage likely; a
     # redundant tuple shows the author meant the specific types only.
-    cause = outage(site.body)
+    cause = outage(site.body, modules)
     has_redundant = bool(redundant(site.handler.type, broad))
-    if cause is None and not has_redundant:
-        return None
-    verdict = _verdict(source, site, handling, cause, has_redundant)
+    verdict = None
+    chosen = everything and _left_alone(source, site, handling)
+    if handling.warns or (chosen and cause is None):
+        pass  # ``warnings.warn``: seen, and a bare clause is still reported below
+    elif cause is not None or has_redundant or everything:
+        verdict = _verdict(source, site, handling, cause, has_redundant)
+    else:
+        verdict = _set_up(site, handling) or _no_io(source, site, handling)
+    if verdict is None and everything and not chosen:
+        verdict = _everything(site, handling)
     if verdict is None:
         return None
     what = verdict.what.format(cause=cause or "a bug", short="an outage" if cause else "a bug")
-    return replace(verdict, what=what)
+    catch = tuple(raised_by(site.body) or ()) if everything or verdict.catch else ()
+    return replace(verdict, what=what, catch=catch, catches_exit=everything)
+
+
+def _everything(site: Site, handling: Handling) -> Verdict:
+    """A bare ``except:`` or ``except BaseException:`` the other verdicts let pass:
+    explained by a comment, in cleanup code, logged, or around no call out. It
+    still catches KeyboardInterrupt and SystemExit."""
+    first = site.handler.body[0]
+    if handling.silent is not None:
+        stmt, what, kind = handling.silent
+        return Verdict(Severity.WARNING, what, stmt, kind)
+    if handling.boolean is not None:
+        stmt, value = handling.boolean
+        return Verdict(
+            Severity.WARNING, f"returns {value} on every error, including {{cause}}", stmt, "default"
+        )
+    if handling.log is not None or handling.traceback or handling.warns:
+        return Verdict(Severity.NOTICE, "logs every error and carries on", handling.log or first, "log")
+    if handling.other_work:
+        return Verdict(Severity.NOTICE, "handles every error and carries on", first, "handle")
+    return Verdict(
+        Severity.WARNING, "swallows every error, including {cause}, without a trace", first, "swallow"
+    )
+
+
+def _left_alone(source: SourceFile, site: Site, handling: Handling) -> bool:
+    """A bare clause around no call out that the author chose knowingly: it raises
+    another error, a comment or the function's name explains it, or a linter was told
+    to let it be. An optional import is still reported: ``ImportError`` is what was meant."""
+    if handling.raises or silenced(source, site):
+        return True
+    optional_import = any(isinstance(stmt, (ast.Import, ast.ImportFrom)) for stmt in site.body)
+    return deliberate(source, site) and not optional_import
+
+
+def _set_up(site: Site, handling: Handling) -> Verdict | None:
+    """Report item 5: ``setup_tracing(app)`` fails, the handler logs the message, start-up carries on."""
+    step = set_up_call(site.body)
+    if step is None or handling.traceback or handling.other_work or handling.translation or site.cleanup:
+        return None
+    if handling.log is not None:
+        what = f"logs only the message when `{step}` fails"
+        stmt = handling.log
+    elif handling.silent is not None and handling.silent[2] == "swallow":
+        what = f"swallows every error of `{step}`"
+        stmt = handling.silent[0]
+    else:
+        return None
+    what += f" and start-up carries on: the service runs without it and nobody knows why; {SET_UP_ADVICE}"
+    return Verdict(Severity.NOTICE, literal(what), stmt, "set-up")
+
+
+def _no_io(source: SourceFile, site: Site, handling: Handling) -> Verdict | None:
+    """``except Exception: return None`` around ``float(raw)``: the calls say which
+    errors were meant, and a bug (a ``None`` where a string was expected) is swallowed too."""
+    if handling.translation or handling.traceback or handling.other_work or handling.log:
+        return None
+    if site.cleanup or deliberate(source, site):
+        return None
+    catch = raised_by(site.body)
+    if catch is None:
+        return None  # nothing known: the author may have meant everything
+    if handling.boolean is not None:
+        returned, value = handling.boolean
+        what = f"returns {value} on every error, including {{cause}}"
+        return Verdict(Severity.NOTICE, what, returned, "default", catch=tuple(catch))
+    if handling.silent is None:
+        return None
+    stmt, what, kind = handling.silent
+    return Verdict(Severity.NOTICE, what, stmt, kind, catch=tuple(catch))
 
 
 def _verdict(
@@ -358,7 +573,7 @@ def _hit(source: SourceFile, site: Site, verdict: Verdict, change: FileChange | 
         end_line=clause_end,
         column=handler.col_offset + 1,
         severity=verdict.severity,
-        suggestion=_suggestion(source, handler),
+        suggestion=_suggestion(source, handler, verdict),
         statement=(handler.lineno, clause_end),
         fingerprint_key=key,
         fingerprint_key_v1=key_v1,
@@ -372,15 +587,26 @@ def _message(site: Site, verdict: Verdict) -> str:
     text = f"{clause} {verdict.what}"
     needless = redundant(handler.type, broad)
     if needless:
-        text += f"; `{broad[0]}` makes {', '.join(f'`{name}`' for name in needless)} redundant"
-    elif verdict.kind in ("swallow", "default") and (handler.type is None or "BaseException" in broad):
-        text += "; it also catches KeyboardInterrupt and task cancellation"
+        return text + f"; `{broad[0]}` makes {', '.join(f'`{name}`' for name in needless)} redundant"
+    if verdict.catches_exit:
+        text += f"; {EXIT_NOTE}"
+    if verdict.catch and verdict.kind != "translate":
+        names = ", ".join(f"`{name}`" for name in verdict.catch)
+        text += f"; the calls here raise {names}: catch those"
+    elif verdict.catches_exit:
+        text += "; catch `Exception` at most"
     return text
 
 
-def _suggestion(source: SourceFile, handler: ast.ExceptHandler) -> Suggestion | None:
-    """Drop the broad type from a one-line tuple whose other types it made redundant."""
+def _suggestion(source: SourceFile, handler: ast.ExceptHandler, verdict: Verdict) -> Suggestion | None:
+    """The exceptions the calls raise (else ``Exception``) for a bare or ``BaseException``
+    clause, those exceptions for ``except Exception`` around no I/O, or the tuple
+    without the broad type that made its other types redundant."""
     node = handler.type
+    if not isinstance(node, ast.Tuple) and (
+        verdict.catches_exit or (verdict.catch and verdict.kind != "translate")
+    ):
+        return _narrowed(source, handler, verdict)
     if not isinstance(node, ast.Tuple) or node.end_lineno != node.lineno or node.end_col_offset is None:
         return None
     broad = broad_names(node, frozenset()) or []
@@ -390,4 +616,24 @@ def _suggestion(source: SourceFile, handler: ast.ExceptHandler) -> Suggestion | 
     texts = [ast.unparse(element) for element in kept]
     new = texts[0] if len(texts) == 1 else f"({', '.join(texts)})"
     title = f"Catch only {', '.join(texts)}"
+    return replace_span(source, node.lineno, node.col_offset, node.lineno, node.end_col_offset, new, title)
+
+
+def _narrowed(source: SourceFile, handler: ast.ExceptHandler, verdict: Verdict) -> Suggestion | None:
+    """``except:`` → ``except (OSError, json.JSONDecodeError):``, or ``except Exception:``."""
+    names = verdict.catch or ("Exception",)
+    new = names[0] if len(names) == 1 else f"({', '.join(names)})"
+    title = f"Catch {', '.join(names)}"
+    node = handler.type
+    if node is None:
+        line = source.line(handler.lineno).encode()
+        start = handler.col_offset + len(b"except")
+        colon = line.find(b":", start)
+        if colon < 0 or line[start:colon].strip():
+            return None
+        return replace_span(
+            source, handler.lineno, handler.col_offset, handler.lineno, colon, f"except {new}", title
+        )
+    if node.end_lineno != node.lineno or node.end_col_offset is None:
+        return None
     return replace_span(source, node.lineno, node.col_offset, node.lineno, node.end_col_offset, new, title)

@@ -31,6 +31,8 @@ ECHO_CALLS = frozenset({"print", "click.echo", "click.secho", "sys.stderr.write"
 TRACEBACK_CALLS = frozenset({"exception", "print_exc", "format_exc", "print_exception", "capture_exception"})
 EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 EXIT_EXCEPTIONS = frozenset({"SystemExit", "Abort", "Exit"})
+# Calls that capture the exception being handled, to re-raise or report it later.
+KEEP_CALLS = frozenset({"sys.exc_info", "sys.exception"})
 TEXT_CALLS = frozenset({"str", "repr", "format", "type"})
 # The statements that hold others: ``sites`` looks inside these only.
 COMPOUND = (
@@ -40,10 +42,16 @@ COMPOUND = (
 # The statements of a handler body that ``Handling`` reads through.
 NESTING = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 
+# The names of calls that set a service up at start-up (report item 5).
+SET_UP_PREFIXES = ("setup_", "set_up_", "init_", "initialize_", "initialise_", "configure_", "instrument")
 # Signs that swallowing was the author's choice.
 DELIBERATE_PREFIXES = ("try_", "_try_", "safe_", "_safe_", "maybe_", "_maybe_", "__")
 # Swallowing there keeps a second error from hiding the one being handled.
 ERROR_PATH_WORDS = ("exception", "error", "cleanup", "teardown", "shutdown", "close", "rollback", "dispose")
+LINTER_SILENCED = re.compile(
+    r"#\s*noqa(?!\s*:)|#\s*noqa\s*:[^#]*\b(E722|BLE001|B001|S110)\b|pylint:\s*disable=[^#]*(bare-except|broad-except|broad-exception-caught)",
+    re.I,
+)
 TOOL_COMMENT = re.compile(
     r"(noqa|pylint|type:|nosec|pragma|fmt:|faultline|pyright|mypy|todo|fixme|xxx)\b", re.I
 )
@@ -112,6 +120,25 @@ def broad_names(node: ast.expr | None, shadowed: frozenset[str]) -> list[str] | 
     return found or None
 
 
+def catches_exit(handler: ast.ExceptHandler, broad: list[str]) -> bool:
+    """A bare ``except:`` or ``except BaseException:``: KeyboardInterrupt and SystemExit too."""
+    return handler.type is None or any(name.removeprefix("builtins.") == "BaseException" for name in broad)
+
+
+def set_up_call(body: list[ast.stmt]) -> str | None:
+    """The set-up step a try block runs as a statement: ``setup_tracing(app)``,
+    ``init_sentry()``, ``FastAPIInstrumentor.instrument_app(app)``."""
+    for stmt in body:
+        value = stmt.value if isinstance(stmt, ast.Expr) else None
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Call):
+            name = callee(value)
+            if name.rsplit(".", 1)[-1].lower().startswith(SET_UP_PREFIXES):
+                return name
+    return None
+
+
 def redundant(node: ast.expr | None, broad: list[str]) -> list[str]:
     """Types in the tuple that the broad one already catches."""
     if not isinstance(node, ast.Tuple):
@@ -120,6 +147,14 @@ def redundant(node: ast.expr | None, broad: list[str]) -> list[str]:
     if any(name.endswith("BaseException") for name in broad):
         return others
     return [name for name in others if name.rsplit(".", 1)[-1] not in BASE_ONLY]
+
+
+def silenced(source: SourceFile, site: Site) -> bool:
+    """A linter told to let this broad clause be: ``# noqa: E722``, ``# noqa: BLE001``,
+    a bare ``# noqa``, ``# pylint: disable=bare-except``."""
+    handler = site.handler
+    end = handler.type.end_lineno or handler.lineno if handler.type else handler.lineno
+    return any(LINTER_SILENCED.search(source.line(number)) for number in range(handler.lineno, end + 1))
 
 
 def deliberate(source: SourceFile, site: Site) -> bool:
@@ -158,6 +193,7 @@ class Handling:
         self.boolean: tuple[ast.Return, bool] | None = None
         self.log: ast.stmt | None = None
         self.silent: tuple[ast.stmt, str, str] | None = None  # statement, what it does, kind
+        self.raises = False  # raises another exception: the failure does not carry on unseen
         for stmt in self._flatten(handler.body):
             self._visit(stmt)
 
@@ -167,6 +203,10 @@ class Handling:
             if isinstance(stmt, (ast.If, ast.While)):
                 # ``if isinstance(err, Timeout):`` or ``if err.code < 500:`` is a decision about the error.
                 self.keeps_error = self.keeps_error or self._uses_error(stmt.test)
+            if isinstance(stmt, (ast.With, ast.AsyncWith)) and any(
+                "reraise" in callee(item.context_expr).lower() for item in stmt.items
+            ):
+                self.propagates = True  # SQLAlchemy's ``with util.safe_reraise():``
             if isinstance(stmt, NESTING):
                 for block in blocks(stmt):
                     yield from self._flatten(block)
@@ -197,7 +237,8 @@ class Handling:
 
     def _work(self, node: ast.AST) -> None:
         self.other_work = True
-        self.keeps_error = self.keeps_error or self._uses_error(node)
+        captured = any(isinstance(sub, ast.Call) and callee(sub) in KEEP_CALLS for sub in ast.walk(node))
+        self.keeps_error = self.keeps_error or captured or self._uses_error(node)
 
     def _raise(self, stmt: ast.Raise) -> None:
         exc, cause = stmt.exc, stmt.cause
@@ -206,6 +247,7 @@ class Handling:
         if exc is None or reraise or chained or callee(exc).rsplit(".", 1)[-1] in EXIT_EXCEPTIONS:
             self.propagates = True
             return
+        self.raises = True
         looks_like = meaning(exc)
         if looks_like is None:
             self.other_work = True  # a server error still reads as one
@@ -235,6 +277,8 @@ class Handling:
     def _call(self, stmt: ast.stmt, call: ast.Call) -> None:
         name = callee(call)
         last = name.rsplit(".", 1)[-1]
+        if any(isinstance(node, ast.Call) and callee(node) in KEEP_CALLS for node in ast.walk(call)):
+            self.keeps_error = True  # ``errors.append(sys.exc_info())``
         if _logs_traceback(call):
             self.traceback = True
         elif name in EXIT_CALLS:

@@ -5,6 +5,7 @@ SQL strings), or the text of a ``.sql`` file."""
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -46,6 +47,8 @@ from faultline.analyzers.rules.database.cascades import (
 RELATIONSHIP_CALLS = {"relationship", "relation", "dynamic_loader", "Relationship"}
 COLUMN_CALLS = {"Column", "mapped_column", "Field"}
 ALEMBIC_TABLE_OPS = {"create_table", "add_column"}
+# A shared dict of keyword arguments matters when it holds one of these.
+SHARED_KEYS = {"cascade", "ondelete", "on_delete", "db_on_delete", "sa_relationship_kwargs", "cascade_delete"}
 # SQL files under such paths are migrations: history, in --all mode.
 SQL_MIGRATION_PATH = re.compile(r"migrat|(^|/)V\d+__[^/]*$", re.IGNORECASE)
 
@@ -85,6 +88,33 @@ class Scope(NamedTuple):
         return ("ddl", self.table) if self.ddl else ("decl", self.cls or self.table)
 
 
+def shared_arguments(module: ast.Module) -> dict[str, list[tuple[str, ast.expr]]]:
+    """Dicts of keyword arguments bound to a name at module or class level:
+    ``COMMON_ARGS = {"cascade": "all"}`` or ``= dict(cascade="all")``."""
+    found: dict[str, list[tuple[str, ast.expr]]] = {}
+    statements = [*module.body, *(s for c in module.body if isinstance(c, ast.ClassDef) for s in c.body)]
+    for statement in statements:
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        target, value = statement.targets[0], statement.value
+        if not isinstance(target, ast.Name):
+            continue
+        entries: list[tuple[str, ast.expr]] | None = None
+        if isinstance(value, ast.Dict) and all(string_value(key) is not None for key in value.keys):
+            entries = [
+                (string_value(key) or "", item) for key, item in zip(value.keys, value.values, strict=True)
+            ]
+        elif isinstance(value, ast.Call) and call_name(value.func) == ("", "dict") and not value.args:
+            entries = [(kw.arg, kw.value) for kw in value.keywords if kw.arg is not None]
+        if entries and any(arg in SHARED_KEYS for arg, _ in entries):
+            found[target.id] = entries
+    return found
+
+
+def _find(keywords: list[ast.keyword], name: str) -> ast.keyword | None:
+    return next((keyword for keyword in keywords if keyword.arg == name), None)
+
+
 class PythonScan:
     """Walks one module and collects its cascades and declarations."""
 
@@ -95,6 +125,9 @@ class PythonScan:
         self.django_migration = False
         self.batch_tables: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
+        # ``COMMON_ARGS = {"cascade": "all, delete-orphan"}`` at module or class level,
+        # for ``relationship("Cookbook", **COMMON_ARGS)``.
+        self.shared: dict[str, list[tuple[str, ast.expr]]] = {}
         self.sink = self.facts.cascades
 
     def scan(self, module: ast.Module) -> Facts:
@@ -113,6 +146,7 @@ class PythonScan:
             isinstance(node, ast.ClassDef) and node.name == "Migration" for node in module.body
         )
         self.facts.migration = self.alembic or self.django_migration
+        self.shared = shared_arguments(module)
         self._body(module.body, Scope())
         return self.facts
 
@@ -243,13 +277,33 @@ class PythonScan:
             return scope._replace(related=related)
         return scope
 
+    def _keywords(self, call: ast.Call) -> list[ast.keyword]:
+        """The call's keywords, with those of a ``**NAME`` dict of the module written
+        where ``**NAME`` is: each relationship that uses it is its own cascade."""
+        if not self.shared or all(keyword.arg is not None for keyword in call.keywords):
+            return call.keywords
+        found: list[ast.keyword] = []
+        for keyword in call.keywords:
+            entries = self.shared.get(keyword.value.id) if isinstance(keyword.value, ast.Name) else None
+            if keyword.arg is not None or entries is None:
+                found.append(keyword)
+                continue
+            for arg, value in entries:
+                moved = ast.copy_location(copy.copy(value), keyword.value)
+                moved.end_lineno, moved.end_col_offset = (
+                    keyword.value.end_lineno,
+                    keyword.value.end_col_offset,
+                )
+                found.append(ast.keyword(arg=arg, value=moved))
+        return found
+
     def _is_op(self, receiver: str) -> bool:
         return receiver == "op" or receiver in self.batch_tables
 
     def _call_cascades(self, call: ast.Call, receiver: str, name: str, inner: Scope, scope: Scope) -> None:
         if name in RELATIONSHIP_CALLS or name == "backref":
             self._relationship(call, name, inner, scope)
-        for keyword in call.keywords:
+        for keyword in self._keywords(call):
             if keyword.arg in ("ondelete", "on_delete", "db_on_delete"):
                 kind = cascade_value(keyword.value)
                 if kind == "name" and not self.django_migration:
@@ -284,9 +338,10 @@ class PythonScan:
         """relationship(cascade=...), backref(cascade=...), SQLModel's Relationship."""
         at: ast.expr | None = None
         flags: frozenset[str] = frozenset()
-        cascade = find_keyword(call, "cascade")
-        options = find_keyword(call, "sa_relationship_kwargs")
-        cascade_delete = find_keyword(call, "cascade_delete")
+        keywords = self._keywords(call)
+        cascade = _find(keywords, "cascade")
+        options = _find(keywords, "sa_relationship_kwargs")
+        cascade_delete = _find(keywords, "cascade_delete")
         if cascade is not None:
             at, flags = cascade.value, cascade_flags(cascade.value)
         elif options is not None and isinstance(options.value, ast.Dict):

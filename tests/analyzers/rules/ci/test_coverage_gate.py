@@ -279,3 +279,38 @@ def test_threshold_lines_count_as_git_does(separator: str) -> None:
     # str.splitlines would count a line break at the separator in the comment.
     text = f"# a comment {separator} that goes on\n[tool.coverage.report]\nfail_under = 85\n"
     assert [threshold.line for threshold in _scan("pyproject.toml", text)] == [3]
+
+
+WORKFLOW = "jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {command}\n{upload}"
+UPLOAD = "      - uses: codecov/codecov-action@v5\n"
+STATUS = "coverage:\n  status:\n    project:\n      default:\n        target: 90%\n"
+
+
+def removal(command: str, upload: str, files: dict[str, str]) -> list[str]:
+    example = Valid(
+        WORKFLOW.format(command=command, upload=upload),
+        path=".github/workflows/ci.yml",
+        base=WORKFLOW.format(command="pytest --cov=app", upload=UPLOAD),
+        files=files,
+    )
+    return [finding.message for finding in run_example(CoverageGate, example)]
+
+
+def test_removing_the_upload_that_fed_codecov_status_checks_is_reported() -> None:
+    (message,) = removal(
+        "pytest --cov=app", "", {"codecov.yml": STATUS, ".coveragerc": "[run]\nbranch = True\n"}
+    )
+    assert "this change removes the codecov upload that gated coverage" in message
+    # Still measured: the plain hint is valid, in the file the repository uses.
+    assert message.endswith("add `--cov-fail-under=N`, or `fail_under` under `[report]` in `.coveragerc`")
+
+
+def test_removing_measurement_and_upload_names_both_and_tox_ini() -> None:
+    (message,) = removal("pytest", "", {"tox.ini": "[coverage:report]\nshow_missing = true\n"})
+    assert "removes coverage measurement and the upload that gated it" in message
+    assert "`fail_under` under `[coverage:report]` in `tox.ini`" in message
+
+
+def test_an_upload_kept_in_another_workflow_still_gates() -> None:
+    files = {".github/workflows/coverage.yml": "jobs:\n  c:\n    steps:\n" + UPLOAD, "codecov.yml": STATUS}
+    assert removal("pytest --cov=app", "", files) == []

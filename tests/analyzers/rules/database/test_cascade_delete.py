@@ -7,6 +7,8 @@ from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.repo import MemoryRepoView
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
 from faultline.analyzers.rules.database.cascade_delete import CascadeDelete, sql_cascades
 
 
@@ -175,4 +177,53 @@ def test_a_file_that_does_not_parse_is_reported_once() -> None:
     assert sorted((f.code, f.path) for f in findings) == [
         ("FL000", "app/models.py"),
         ("FL000", "app/other.py"),
+    ]
+
+
+def test_every_relationship_given_a_shared_dict_of_arguments_is_reported() -> None:
+    # A real pull request added six cascades to one model, four of them through **COMMON_ARGS.
+    code = """\
+class Household(Base):
+    __tablename__ = "households"
+    invite_tokens = relationship("GroupInviteToken", back_populates="household", cascade="all, delete-orphan")
+    COMMON_ARGS = {"back_populates": "household", "cascade": "all, delete-orphan", "single_parent": True}
+    SAFE = dict(back_populates="household")
+
+    recipe_actions = relationship("GroupRecipeAction", **COMMON_ARGS)
+    cookbooks = relationship("CookBook", **COMMON_ARGS)
+    webhooks = relationship(
+        "GroupWebhooksModel", **COMMON_ARGS
+    )
+    users = relationship("User", **SAFE)
+"""
+    found = run_example(CascadeDelete, Valid(code, path="app/models.py"))
+    assert [(f.line, f.severity) for f in found] == [(line, Severity.NOTICE) for line in (3, 7, 8, 10)]
+    assert "removing a GroupWebhooksModel from Household.webhooks deletes it" in found[-1].message
+
+
+def test_a_join_table_whose_keys_cascade_is_one_notice_and_a_single_key_stays_its_own() -> None:
+    migration = """\
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.create_table(
+        "case_tag",
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("case.id", ondelete="CASCADE")),
+        sa.Column("tag_id", sa.Integer, sa.ForeignKey("tag.id", ondelete="CASCADE")),
+    )
+    op.create_table(
+        "note",
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("case.id", ondelete="CASCADE")),
+    )
+"""
+    found = run_example(CascadeDelete, Valid(migration, path="migrations/versions/0001_tags.py"))
+    assert [(f.line, f.message) for f in found] == [
+        (
+            8,
+            "deleting a case row or a tag row deletes the case_tag rows that point to it "
+            "(ON DELETE CASCADE on case_tag.case_id, case_tag.tag_id)",
+        ),
+        (13, "deleting a case row deletes its note rows (ON DELETE CASCADE on note.case_id)"),
     ]

@@ -128,10 +128,13 @@ def test_logging_without_traceback_then_default_is_a_notice() -> None:
 
 def test_bare_except_and_base_exception_mention_cancellation() -> None:
     assert (
-        "KeyboardInterrupt and task cancellation"
+        "KeyboardInterrupt, SystemExit and task cancellation"
         in only(auth("", "pass").replace("except :", "except:")).message
     )
-    assert "KeyboardInterrupt and task cancellation" in only(auth("BaseException", "return None")).message
+    assert (
+        "KeyboardInterrupt, SystemExit and task cancellation"
+        in only(auth("BaseException", "return None")).message
+    )
 
 
 def test_builtins_exception_is_broad_and_a_shadowed_name_is_not() -> None:
