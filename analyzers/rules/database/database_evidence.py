@@ -257,3 +257,79 @@ def section_lines(text: str, wanted: re.Pattern[str]) -> set[int]:
         if inside:
             lines.add(number)
     return lines
+
+
+# Where a service keeps its database setting, inside a package its tests import.
+SETTINGS_MODULES = (
+    "config.py",
+    "settings.py",
+    "database.py",
+    "db.py",
+    "core/config.py",
+    "core/settings.py",
+    "core/database.py",
+    "db/session.py",
+    "db/database.py",
+    "db/config.py",
+)
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+MAX_PACKAGES = 4
+
+
+def settings_paths(test_text: str) -> list[str]:
+    """The settings modules of the packages a test file imports (at the root or under ``src/``)."""
+    packages = list(dict.fromkeys(_IMPORT.findall(test_text)))[: MAX_PACKAGES * 4]
+    paths: list[str] = []
+    for package in packages:
+        if package in _NOT_PROJECT:
+            continue
+        for prefix in ("", "src/"):
+            paths.extend(f"{prefix}{package}/{module}" for module in SETTINGS_MODULES)
+    return paths[: MAX_PACKAGES * 2 * len(SETTINGS_MODULES)]
+
+
+_NOT_PROJECT = frozenset(
+    {
+        "os",
+        "sys",
+        "re",
+        "json",
+        "typing",
+        "pathlib",
+        "asyncio",
+        "contextlib",
+        "collections",
+        "datetime",
+        "uuid",
+        "unittest",
+        "__future__",
+        "pytest",
+        "pytest_asyncio",
+        "sqlalchemy",
+        "sqlmodel",
+        "fastapi",
+        "starlette",
+        "flask",
+        "django",
+        "httpx",
+        "requests",
+        "alembic",
+        "pydantic",
+        "factory",
+        "faker",
+    }
+)
+
+
+def defaults_to_sqlite(source: SourceFile) -> bool:
+    """Whether a runtime settings module falls back to, or picks, a SQLite URL."""
+    try:
+        text = source.text
+    except ParseError:
+        return False
+    return any(
+        not line.lstrip().startswith("#") and DATABASE_SETTING.search(line[: match.start()])
+        for line in text.splitlines()
+        for match in [SQLITE_URL.search(line)]
+        if match is not None
+    )

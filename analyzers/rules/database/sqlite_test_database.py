@@ -21,10 +21,12 @@ from faultline.analyzers.rules.database.database_evidence import (
     Evidence,
     Runtime,
     SqliteSetting,
+    defaults_to_sqlite,
     evidence_paths,
     folders_up,
     runtime_of,
     section_lines,
+    settings_paths,
     sqlite_settings,
 )
 
@@ -164,6 +166,15 @@ class SqliteTestDatabase(Rule):
             },
         ),
         Valid(
+            # The application itself falls back to SQLite: a supported backend.
+            'from app.main import app\n\nTEST_DB_URL = "sqlite+pysqlite://"\n',
+            path="tests/conftest.py",
+            files={
+                "requirements.txt": "fastapi\npsycopg2-binary==2.9.10\n",
+                "app/database.py": 'DATABASE_URL = os.getenv("DATABASE_URL", "sqlite:///./app.db")\n',
+            },
+        ),
+        Valid(
             # Not a database setting: a cache on a local file.
             'CACHE_URL = "sqlite:///tmp/cache.db"\n',
             path="tests/conftest.py",
@@ -223,6 +234,9 @@ class SqliteTestDatabase(Rule):
                 yield from evidence_paths(None, directory)
                 yield f"{posixpath.join(directory, 'requirements')}/"
                 yield from (posixpath.join(directory, name) for name in TEST_CONFIG_NAMES)
+            source = ctx.source(path)
+            if source is not None and path.endswith(".py"):
+                yield from settings_paths(_text(source))
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit | RemoteHit]:
         settings = _test_settings(source)
@@ -234,6 +248,8 @@ class SqliteTestDatabase(Rule):
     def _check_tests(self, source: SourceFile, ctx: Context, settings: list[SqliteSetting]) -> Iterator[Hit]:
         runtime = _runtime(ctx, source.path)
         if not runtime.servers or runtime.sqlite_supported or _tests_run_on_a_server(ctx, source.path):
+            return
+        if source.path.endswith(".py") and _settings_default_to_sqlite(ctx, source):
             return
         evidence = runtime.servers[0]
         for setting in settings:
@@ -325,3 +341,20 @@ def _tests_run_on_a_server(ctx: Context, path: str) -> bool:
         return False
 
     return ctx.memo((SLUG, "server tests", posixpath.dirname(path)), find)
+
+
+def _settings_default_to_sqlite(ctx: Context, source: SourceFile) -> bool:
+    """Whether the application the tests import can run on SQLite itself: its settings
+    module falls back to a SQLite URL (``os.getenv("DATABASE_URL", "sqlite:///app.db")``)."""
+    for path in settings_paths(_text(source)):
+        found = ctx.source(path)
+        if found is not None and defaults_to_sqlite(found):
+            return True
+    return False
+
+
+def _text(source: SourceFile) -> str:
+    try:
+        return source.text
+    except ParseError:
+        return ""
