@@ -192,3 +192,14 @@ def test_a_broken_ini_is_no_location() -> None:
     assert version_folders("alembic.ini", "[alembic]\nscript_location = %(here)s/db\n", "db/versions") == [
         "db/versions"
     ]
+
+
+def test_a_suppressed_fork(
+    history: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = migration("0003", '"0001"').replace(
+        '"0001"\n', '"0001"  # faultline: ignore[alembic-multiple-heads]\n'
+    )
+    history.write(f"{VERSIONS}/0003_email.py", text)
+    history.commit("a deliberate fork")
+    assert check(history, monkeypatch, capsys, "--base", "HEAD~1") == (0, [])

@@ -153,3 +153,15 @@ def test_the_app_reads_the_runtime_files_above_a_changed_test() -> None:
     )
     extra = engine.more_context_paths(changes, MemoryRepoView({path: CONFTEST.encode()}))
     assert {"backend/pyproject.toml", "backend/requirements/", "backend/tests/pyproject.toml"} <= set(extra)
+
+
+def test_a_suppressed_setting(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_repo.write("pyproject.toml", PYPROJECT)
+    git_repo.write(
+        "tests/conftest.py",
+        'DATABASE_URL = "sqlite://"  # faultline: ignore[sqlite-test-database] unit tests only\n',
+    )
+    git_repo.commit("suppressed")
+    assert check(git_repo, monkeypatch, capsys, "--all") == []
