@@ -10,7 +10,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.lib.python.alembic import INI_NAME, Migration, ini_candidates, read_migration
+from faultline.analyzers.lib.python.alembic import Migration, ini_candidates, read_migration
 from faultline.analyzers.rules.database.alembic_history import History, history_of, migration_folders
 
 FORK = (
@@ -110,7 +110,9 @@ class AlembicMultipleHeads(Rule):
     summary = "A migration forks the Alembic history into several heads"
     patterns = ("*.py",)
     needles = (b"down_revision",)
-    context_paths = (INI_NAME,)
+    # No context_paths: every pull request with a Python file would pay for them. The
+    # App reads the versions folder and the alembic.ini files in its second round, only
+    # when a changed file is a migration (``more_context``).
 
     VALID: ClassVar[list[Valid]] = [
         Valid(_migration("0003", "0002"), path=f"{_VERSIONS}/0003_email.py", files=_TWO),
