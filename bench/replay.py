@@ -7,6 +7,7 @@ finding with the commit it came from, and a count per rule, so a person can read
 them and judge which a reviewer would have welcomed.
 
     python bench/replay.py /path/to/repo.git --count 150 [--branch main] [--json out.jsonl] [--syntax]
+    python bench/replay.py /path/to/repo.git --count 500 --touching '*/versions/*.py'
 
 ``--syntax`` also lists the changed Python files that this interpreter's ``ast.parse``
 rejects (newer syntax, or code no Python reads), and for each whether the engine's Python
@@ -57,8 +58,13 @@ def _git(git_dir: Path, *args: str, cwd: Path | None = None) -> str:
     return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def commits(git_dir: Path, branch: str, count: int) -> list[tuple[str, str]]:
-    out = _git(git_dir, "log", "--first-parent", "--format=%H %s", f"-{count}", branch)
+def commits(
+    git_dir: Path, branch: str, count: int, touching: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """The newest ``count`` first-parent commits; with ``touching``, only those that change
+    a path the git pathspecs match (``*/versions/*.py``: the pull requests with a migration)."""
+    pathspecs = ["--", *touching] if touching else []
+    out = _git(git_dir, "log", "--first-parent", "--format=%H %s", f"-{count}", branch, *pathspecs)
     return [(line[:40], line[41:]) for line in out.splitlines() if line]
 
 
@@ -119,14 +125,18 @@ def _asked(rules: list[ActiveRule], path: str, data: bytes, ctx: Context) -> boo
 
 
 def replay(
-    git_dir: Path, branch: str, count: int, syntax: list[Rejected] | None = None
+    git_dir: Path,
+    branch: str,
+    count: int,
+    syntax: list[Rejected] | None = None,
+    touching: list[str] | None = None,
 ) -> list[tuple[str, str, Finding]]:
     """The findings of each commit; with ``syntax``, the files ``ast.parse`` rejects go there too."""
     engine = Engine(Config())
     found: list[tuple[str, str, Finding]] = []
     with tempfile.TemporaryDirectory(prefix="faultline-replay-") as scratch:
         tree = Path(scratch) / "tree"
-        history = commits(git_dir, branch, count)
+        history = commits(git_dir, branch, count, touching)
         # ``check --base`` reads commits only: the scratch work tree is never checked out, so a
         # large tree costs nothing and a snapshot without its largest files replays too.
         _git(git_dir, "worktree", "add", "-q", "--no-checkout", "--detach", str(tree), history[0][0])
@@ -154,10 +164,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=150)
     parser.add_argument("--json", type=Path, help="also write one JSON object per finding here")
     parser.add_argument("--syntax", action="store_true", help="also list the changed files ast.parse rejects")
+    parser.add_argument(
+        "--touching", action="append", metavar="PATHSPEC", help="only commits that change these paths"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     syntax: list[Rejected] | None = [] if args.syntax else None
-    found = replay(args.git_dir.resolve(), args.branch, args.count, syntax)
+    found = replay(args.git_dir.resolve(), args.branch, args.count, syntax, args.touching)
     for sha, subject, finding in found:
         print(
             f"{sha[:10]} {subject[:60]!r}\n    {finding.path}:{finding.line}: {finding.code} "
