@@ -26,7 +26,7 @@ import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.core import GitHubCore
-from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed
+from githubkit.exception import GraphQLFailed, RateLimitExceeded, RequestError, RequestFailed
 
 from faultline import __version__
 from faultline.analyzers.core.paths import unsafe_reason
@@ -52,6 +52,7 @@ NETWORK_ERROR_RETRY_SECONDS = 30.0
 # its documentation says to wait at least a minute then.
 SECONDARY_RATE_LIMIT = "secondary rate limit"
 SECONDARY_RATE_LIMIT_RETRY_SECONDS = 60.0
+GRAPHQL_RATE_LIMITED = "RATE_LIMITED"
 # Tries of a creating request whose answer was lost (each after looking for what it made).
 CREATE_ATTEMPTS = 4
 # A file read never holds more than this unless the caller says otherwise.
@@ -268,7 +269,17 @@ class InstallationClient:
                 return found
 
     async def graphql(self, query: str, variables: dict[str, object]) -> dict[str, object]:
-        return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+        """The query's data. GitHub answers a spent GraphQL budget with 200 and an error of type
+        RATE_LIMITED: that pauses the installation like a REST rate limit, until the reset."""
+        try:
+            return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+        except GraphQLFailed as err:
+            if not any(error.type == GRAPHQL_RATE_LIMITED for error in err.response.errors or []):
+                raise
+            limits = self.transport.limits
+            wait = limits.until_reset("graphql", self.policy.reserve) or SECONDARY_RATE_LIMIT_RETRY_SECONDS
+            limits.pause(wait)
+            raise TransientGitHubError("GitHub's GraphQL rate limit", wait, rate_limit=True) from err
 
 
 async def _capped(response: httpx.Response, path: str, limit: int) -> bytes:

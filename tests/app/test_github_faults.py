@@ -234,3 +234,13 @@ def test_calls_are_counted_by_route_template_and_the_budget_is_tracked(world: Wo
     assert not any(FULL_NAME in label or "/1/" in label for label in labels)
     left = RATE_LIMIT_REMAINING.labels(installation=str(world.installation.id), resource="core")._value.get()
     assert left == 5000 - world.sim.budgets.used(world.installation.id)
+
+
+def test_a_spent_graphql_budget_pauses_and_is_not_replaced_by_rest_reads(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.budgets.use(world.installation.id, 5_000, "graphql")
+    with pytest.raises(TransientGitHubError) as raised:
+        world.run(pull)
+    assert raised.value.rate_limit and raised.value.retry_after > 3000
+    assert [r.path for r in world.sim.requests_matching("POST", "/graphql")] == ["/graphql"]
+    assert world.sim.requests_matching("GET", f"/repos/{FULL_NAME}/contents/app/*") == []

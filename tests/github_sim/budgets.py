@@ -3,7 +3,8 @@
 Every request made with an installation token spends one from its installation's budget
 for the resource (``core`` for REST, ``graphql`` for ``POST /graphql``; GitHub counts
 GraphQL in points, one a query here). Answers carry the ``x-ratelimit-*`` headers GitHub
-sends; a request over the budget gets GitHub's 403 with ``x-ratelimit-remaining: 0``.
+sends; a request over the budget gets GitHub's 403 with ``x-ratelimit-remaining: 0``
+(a GraphQL query: 200 with an error of type RATE_LIMITED, as GitHub answers).
 The window starts with the first request and lasts an hour, on the simulator's clock.
 """
 
@@ -57,6 +58,12 @@ class RateBudgets:
         }
         if not refused:
             return None, headers
+        if resource == "graphql":
+            error = {
+                "type": "RATE_LIMITED",
+                "message": f"API rate limit exceeded for installation ID {installation_id}.",
+            }
+            return Reply(200, {"errors": [error]}, dict(headers)), headers
         return Reply(403, error_body(PRIMARY_RATE_LIMIT, 403), dict(headers)), headers
 
     def use(self, installation_id: int, count: int, resource: str = "core") -> None:
