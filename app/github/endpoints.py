@@ -62,7 +62,6 @@ _PATTERNS = tuple((_pattern(template), template.replace("*}", "}")) for template
 @lru_cache(maxsize=4096)
 def _template(path: str) -> str:
     path = BY_ID.sub("/repos/{owner}/{repo}", path, count=1)
-    path = path.replace("/repos/{owner}/{repo}", "/repos/o/r", 1) if path.startswith("/repos/{") else path
     for pattern, template in _PATTERNS:
         if pattern.match(path):
             return template
