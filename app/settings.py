@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_url: str = "https://github.com"
+    # Calls to GitHub (app/github/transport.py): a call waits at most the retry budget in
+    # all (rate-limit pauses, backoff after 5xx and network errors, the first backoff
+    # doubling each time); beyond it the job goes back to the queue with GitHub's delay.
+    github_timeout_seconds: float = Field(default=30.0, gt=0)
+    github_retry_budget_seconds: float = Field(default=60.0, ge=0)
+    github_backoff_seconds: float = Field(default=1.0, ge=0)
+    # Content-creating requests per window and installation (GitHub allows about 80 a minute).
+    github_write_limit: int = Field(default=80, ge=0)
+    github_write_window_seconds: float = Field(default=60.0, gt=0)
+    # Requests of the hour's budget kept back: below it a run waits for the reset.
+    github_rate_limit_reserve: int = Field(default=50, ge=0)
+    # Files whose contents one GraphQL query reads; 0: one REST request per file.
+    github_read_batch: int = Field(default=50, ge=0, le=100)
     public_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -1,4 +1,9 @@
-"""The ``Faultline`` check run of one head commit: found again, created, completed."""
+"""The ``Faultline`` check run of one head commit: found again, created, completed.
+
+A check run is created once per delivery, whatever GitHub loses: when the answer to the
+POST is lost (a 502 GitHub sent after making it, a timeout), the check runs of the head are
+listed and the one with the delivery's ``external_id`` is taken before another is made.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +65,33 @@ class CheckRuns:
         )
         return response.parsed_data.check_runs
 
+    async def find_check(self, sha: str, external_id: str) -> CheckRunRef | None:
+        """The check run this delivery made on ``sha``, whatever its status."""
+        app_id = self.app_id
+        if app_id is None:
+            return None
+        runs: list[CheckRun] = await self.client.collect(
+            lambda gh: gh.rest.paginate(
+                gh.rest.checks.async_list_for_ref,
+                map_func=lambda response: response.parsed_data.check_runs,
+                owner=self.owner,
+                repo=self.repo,
+                ref=sha,
+                check_name=CHECK_NAME,
+                filter_="all",
+                app_id=app_id,
+                per_page=CHECKS_PER_PAGE,
+            )
+        )
+        found = next((run for run in runs if run.external_id == external_id), None)
+        return None if found is None else CheckRunRef(found.id, found.html_url)
+
     async def start_check(self, sha: str, external_id: str) -> CheckRunRef:
+        return await self.client.create_once(
+            lambda: self._create_started(sha, external_id), lambda: self.find_check(sha, external_id)
+        )
+
+    async def _create_started(self, sha: str, external_id: str) -> CheckRunRef:
         title, summary = check_run.in_progress(sha)
         response = await self.client.call(
             lambda gh: gh.rest.checks.async_create(
@@ -115,6 +146,12 @@ class CheckRuns:
 
     async def completed_check(self, sha: str, external_id: str, output: CheckOutput) -> CheckRunRef:
         """A check run created already completed (nothing was analysed)."""
+        return await self.client.create_once(
+            lambda: self._create_completed(sha, external_id, output),
+            lambda: self.find_check(sha, external_id),
+        )
+
+    async def _create_completed(self, sha: str, external_id: str, output: CheckOutput) -> CheckRunRef:
         moment = _now()
         response = await self.client.call(
             lambda gh: gh.rest.checks.async_create(

@@ -1,16 +1,17 @@
 """A githubkit client acting as one installation of the App.
 
-githubkit signs the App JWT (RS256, issued 60 s in the past, valid 10 minutes),
-mints installation tokens and caches them until a minute before they expire,
-and retries 5xx answers and rate limits once or thrice (a rate limit only when GitHub
-asks for a minute at most). What it leaves to us:
+githubkit signs the App JWT (RS256, issued 60 s in the past, valid 10 minutes) and mints
+installation tokens, caching them until a minute before they expire. Retries are ours
+(``transport.py``, githubkit's own are off): rate limits pause the installation and are
+waited out, 5xx and network errors are tried again with backoff, token minting included,
+all within a short budget; beyond it a call raises ``TransientGitHubError(retry_after)`` for
+the queue to run the job again later. What else githubkit leaves to us:
 
 - a 401 does not refresh the token, and a new ``GitHub`` object shares the same
   process-wide cache, so it would reuse the dead token: on a 401 we drop the
   token cache and retry the call once with a fresh client;
-- when its own retries are spent it raises; a job must not sleep for minutes
-  in a worker, so rate limits, lasting 5xx and network errors become
-  ``TransientGitHubError(retry_after)`` for the queue to schedule a retry.
+- a request that creates something is not sent again blindly after a lost answer:
+  ``create_once`` looks for what the first try may have made before trying again.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.core import GitHubCore
-from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
-from githubkit.retry import RETRY_RATE_LIMIT, RetryChainDecision, RetryOption, RetryServerError
+from githubkit.exception import GraphQLFailed, RateLimitExceeded, RequestError, RequestFailed
 
 from faultline import __version__
 from faultline.analyzers.core.paths import unsafe_reason
+
+# Re-exported: the queue and the job import it from here.
+from faultline.app.github.errors import TransientGitHubError as TransientGitHubError  # noqa: PLC0414
+from faultline.app.github.limits import limits_for
+from faultline.app.github.transport import GitHubTransport, RetryPolicy
 from faultline.app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +45,6 @@ AppGitHub = GitHub[AppInstallationAuthStrategy]
 
 # Returns a file's bytes as they are, whatever their size (the JSON form stops at 1 MB).
 RAW_MEDIA_TYPE = "application/vnd.github.raw+json"
-TIMEOUT_SECONDS = 30.0
 # When GitHub gives no Retry-After: how long the queue should wait.
 SERVER_ERROR_RETRY_SECONDS = 60.0
 NETWORK_ERROR_RETRY_SECONDS = 30.0
@@ -48,10 +52,9 @@ NETWORK_ERROR_RETRY_SECONDS = 30.0
 # its documentation says to wait at least a minute then.
 SECONDARY_RATE_LIMIT = "secondary rate limit"
 SECONDARY_RATE_LIMIT_RETRY_SECONDS = 60.0
-# The longest rate-limit wait a job sleeps through itself; beyond it, the queue waits.
-MAX_RATE_LIMIT_WAIT_SECONDS = 60.0
-# POSTs that create something anew each time (a check run, a review).
-NOT_REPEATABLE = ("/check-runs", "/reviews")
+GRAPHQL_RATE_LIMITED = "RATE_LIMITED"
+# Tries of a creating request whose answer was lost (each after looking for what it made).
+CREATE_ATTEMPTS = 4
 # A file read never holds more than this unless the caller says otherwise.
 DEFAULT_READ_LIMIT = 2 * 1024 * 1024
 
@@ -84,15 +87,6 @@ def repo_url(owner: str, repo: str, *parts: str) -> str:
     return "/repos/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
-class TransientGitHubError(Exception):
-    """GitHub asked to come back later (rate limit, lasting 5xx, network error):
-    the job should run again after ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class NotConfiguredError(RuntimeError):
     """The App id or private key is missing: the server is in setup mode."""
 
@@ -106,47 +100,6 @@ def _forget_tokens() -> MemCacheStrategy:
     global _token_cache  # noqa: PLW0603 (one cache per process, by design)
     _token_cache = MemCacheStrategy()
     return _token_cache
-
-
-class _RetryIfRepeatable(RetryServerError):
-    """githubkit's retry of 5xx answers, except for a request that creates a check run
-    or a review: GitHub may have made it before answering 502, and a retry makes a
-    second one. Those fail at once; the job's own retry reads what GitHub holds first."""
-
-    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
-        if isinstance(exc, RequestFailed) and _creates(exc.request):
-            return RetryOption(False)
-        return super().__call__(exc, retry_count)
-
-
-def _creates(request: httpx.Request) -> bool:
-    return request.method == "POST" and request.url.path.endswith(NOT_REPEATABLE)
-
-
-def _short_rate_limit(exc: GitHubException, retry_count: int) -> RetryOption:
-    """githubkit's one retry of a rate limit, when GitHub asks for a short wait only: a
-    primary limit may reset in an hour, and a worker asleep that long stalls the App. A
-    longer wait ends the run with TransientGitHubError, and the queue runs it again later."""
-    if isinstance(exc, RateLimitExceeded) and exc.retry_after.total_seconds() > MAX_RATE_LIMIT_WAIT_SECONDS:
-        return RetryOption(False)
-    return RETRY_RATE_LIMIT(exc, retry_count)
-
-
-AUTO_RETRY = RetryChainDecision(_short_rate_limit, _RetryIfRepeatable())
-
-
-class _KeepOpen(httpx.AsyncBaseTransport):
-    """Shares one connection pool between the short-lived httpx clients
-    githubkit opens per request (each closes its transport when done)."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self.transport = transport
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        return None
 
 
 class _InstallationTokenAuth(httpx.Auth):
@@ -195,7 +148,11 @@ class InstallationClient:
         self.auth = _InstallationAuthStrategy(
             settings.app_id, settings.private_key.get_secret_value(), installation_id
         )
+        self.policy = RetryPolicy.from_settings(settings)
         self._pool = httpx.AsyncHTTPTransport(retries=1)
+        limits = limits_for(settings.github_api_url, installation_id)
+        base_path = httpx.URL(settings.github_api_url).path
+        self.transport = GitHubTransport(self._pool, limits, self.policy, base_path)
         self._lock = asyncio.Lock()
         self.github = self._build(_token_cache)
 
@@ -207,12 +164,12 @@ class InstallationClient:
             auth,
             base_url=self.settings.github_api_url,
             user_agent=f"faultline/{__version__}",
-            timeout=TIMEOUT_SECONDS,
-            async_transport=_KeepOpen(self._pool),
+            timeout=self.policy.timeout,
+            async_transport=self.transport,
             cache_strategy=cache,
             # Never answer from an HTTP cache: the job must see the pull request's current head.
             http_cache=False,
-            auto_retry=AUTO_RETRY,
+            auto_retry=False,  # transport.py retries, token minting included
         )
 
     async def __aenter__(self) -> InstallationClient:
@@ -287,8 +244,42 @@ class InstallationClient:
                 return None
             raise
 
+    async def create_once(
+        self, create: Callable[[], Awaitable[T]], find: Callable[[], Awaitable[T | None]]
+    ) -> T:
+        """Make something on GitHub (a check run, a review) exactly once, whatever is lost on the way.
+
+        A 5xx, a timeout or a dropped connection leaves unknown whether GitHub made it: then
+        ``find`` looks for it (by the check run's external id, the review's markers) and only
+        when it is not there is ``create`` tried again, after a backoff. A rate limit means
+        GitHub made nothing; the transport waited what it could, so it is raised as it is."""
+        attempt = 0
+        while True:
+            try:
+                return await create()
+            except TransientGitHubError as err:
+                attempt += 1
+                if err.rate_limit or attempt >= CREATE_ATTEMPTS:
+                    raise
+                delay = self.policy.backoff_delay(attempt - 1)
+                log.info("%s; looking for what it made in %.1f s", err, delay)
+            await asyncio.sleep(delay)
+            found = await find()
+            if found is not None:
+                return found
+
     async def graphql(self, query: str, variables: dict[str, object]) -> dict[str, object]:
-        return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+        """The query's data. GitHub answers a spent GraphQL budget with 200 and an error of type
+        RATE_LIMITED: that pauses the installation like a REST rate limit, until the reset."""
+        try:
+            return await self.call(lambda gh: gh.async_graphql(query, dict(variables)))
+        except GraphQLFailed as err:
+            if not any(error.type == GRAPHQL_RATE_LIMITED for error in err.response.errors or []):
+                raise
+            limits = self.transport.limits
+            wait = limits.until_reset("graphql", self.policy.reserve) or SECONDARY_RATE_LIMIT_RETRY_SECONDS
+            limits.pause(wait)
+            raise TransientGitHubError("GitHub's GraphQL rate limit", wait, rate_limit=True) from err
 
 
 async def _capped(response: httpx.Response, path: str, limit: int) -> bytes:
@@ -338,26 +329,37 @@ async def _translated(pending: Awaitable[T]) -> T:
     """Await a request; errors that only time cures become TransientGitHubError."""
     try:
         return await pending
-    except RateLimitExceeded as err:
-        raise TransientGitHubError(
-            f"GitHub rate limit on {err.request.url.path}", err.retry_after.total_seconds()
-        ) from err
-    except RequestFailed as err:
-        status = err.response.status_code
-        if status >= 500:
-            raise TransientGitHubError(
-                f"GitHub answered {status} on {err.request.url.path}", SERVER_ERROR_RETRY_SECONDS
-            ) from err
-        if status in (403, 429) and SECONDARY_RATE_LIMIT in github_message(err).lower():
-            raise TransientGitHubError(
-                f"GitHub secondary rate limit on {err.request.url.path}", SECONDARY_RATE_LIMIT_RETRY_SECONDS
-            ) from err
-        raise
     except RequestError as err:
-        # Raised by the network, or from inside the auth flow while minting a token.
-        minting = status_of(err)
-        if minting is not None and minting < 500:
+        transient = transient_of(err)
+        if transient is None:
             raise
-        raise TransientGitHubError(
-            f"GitHub could not be reached: {err.exc!r}", NETWORK_ERROR_RETRY_SECONDS
-        ) from err
+        raise transient from err
+
+
+def transient_of(err: RequestError) -> TransientGitHubError | None:  # type: ignore[type-arg]
+    """The TransientGitHubError a githubkit error amounts to, None when time will not cure it.
+
+    Errors met while minting a token come wrapped in a RequestError, like network errors;
+    the transport's own TransientGitHubError (a rate limit longer than a call may wait)
+    comes wrapped too."""
+    failed: RequestFailed | None = err if isinstance(err, RequestFailed) else None
+    if failed is None:
+        if isinstance(err.exc, TransientGitHubError):
+            return err.exc
+        if not isinstance(err.exc, RequestFailed):
+            return TransientGitHubError(
+                f"GitHub could not be reached: {err.exc!r}", NETWORK_ERROR_RETRY_SECONDS
+            )
+        failed = err.exc
+    where = f"{failed.request.method} {failed.request.url.path}"
+    if isinstance(failed, RateLimitExceeded):
+        seconds = max(failed.retry_after.total_seconds(), 1.0)
+        return TransientGitHubError(f"GitHub rate limit on {where}", seconds, rate_limit=True)
+    status = failed.response.status_code
+    if status >= 500:
+        return TransientGitHubError(f"GitHub answered {status} on {where}", SERVER_ERROR_RETRY_SECONDS)
+    if status == 429 or (status == 403 and SECONDARY_RATE_LIMIT in github_message(failed).lower()):
+        return TransientGitHubError(
+            f"GitHub secondary rate limit on {where}", SECONDARY_RATE_LIMIT_RETRY_SECONDS, rate_limit=True
+        )
+    return None

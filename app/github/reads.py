@@ -7,6 +7,11 @@ is streamed and cut at the cap as well: a size GitHub got wrong (or a file chang
 in between) costs at most the cap. Whatever is left out is named with the reason:
 changed files in ``contents.unread`` (the engine reports them as skipped), context
 files in ``contents.skipped``.
+
+The look-up brings the contents as well (GraphQL, ``github_read_batch`` files a query), so a
+run costs about one request per that many files; only files GraphQL sends no exact text
+for (too large for it, not UTF-8) are read one by one over REST. With the batch set to 0,
+every file is read over REST.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from githubkit.exception import RequestFailed
 from faultline.analyzers.core.changes import FileChange, FileStatus, diff_texts
 from faultline.analyzers.core.paths import is_safe
 from faultline.analyzers.core.plan import MIB, FileRead, ReadPlan, Skipped, too_large
-from faultline.app.github.blobs import UNKNOWN, Blob, Folder, Found, look_up
+from faultline.app.github.blobs import BATCH, UNKNOWN, Blob, Folder, Found, Spec, TextBudget, look_up
 from faultline.app.github.client import TooLargeError, UnsafePathError
 
 if TYPE_CHECKING:
@@ -52,6 +57,9 @@ class PlanRun:
         self.contents = contents
         self.head = reader.pull.head_sha
         self.left = plan.max_total_bytes
+        self.batch = reader.client.settings.github_read_batch
+        # What GraphQL sent, contents included; a file in here costs no request of its own.
+        self.found: dict[Spec, Found] = {}
 
     async def changed_files(self) -> None:
         """Read the planned changed files, and the base sides no patch can rebuild."""
@@ -122,6 +130,10 @@ class PlanRun:
             elif found is UNKNOWN:
                 self.contents.skipped.append(Skipped(entry, NOT_LISTED))
         wanted = [path for path, found in candidates.items() if self.admit_context(path, found)]
+        # Files found inside folders came with their sizes only: their contents in batches too.
+        unread = [(self.head, path) for path in wanted if not self.sent(self.head, path)]
+        if self.batch and unread:
+            await self.look_up(unread, keep=self.plan.max_total_bytes)  # their bytes are spent already
         datas = await asyncio.gather(*(self.fetch_context(path) for path in wanted))
         for path, data in zip(wanted, datas, strict=True):
             if data is not None:
@@ -146,9 +158,16 @@ class PlanRun:
             self.contents.skipped.append(Skipped(path, err.reason))
             return None
 
+    def sent(self, sha: str, path: str) -> bool:
+        found = self.found.get((sha, path))
+        return isinstance(found, Blob) and found.data is not None
+
     async def fetch(self, path: str, sha: str) -> bytes | None:
         """The file's bytes, None when absent; Unreadable when it is too large or
         GitHub refuses to serve it (a rate limit or 5xx still ends the run for a retry)."""
+        found = self.found.pop((sha, path), None)
+        if isinstance(found, Blob) and found.data is not None:
+            return found.data
         try:
             return await self.reader.read(path, sha, self.plan.max_file_bytes)
         except TooLargeError as err:
@@ -158,11 +177,20 @@ class PlanRun:
         except RequestFailed as err:
             raise Unreadable(NOT_SERVED.format(status=err.response.status_code)) from err
 
-    async def look_up(self, specs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
+    async def look_up(self, specs: list[Spec], keep: int | None = None) -> dict[Spec, Found]:
+        """Sizes (and, batching, contents) of ``specs``; no more than ``keep`` bytes of contents
+        are kept (default: what is left of the run's budget), the rest is read later if admitted."""
         if not specs:
             return {}
         pull = self.reader.pull
-        return await look_up(self.reader.client, pull.owner, pull.repo, specs)
+        text = (
+            TextBudget(self.plan.max_file_bytes, self.left if keep is None else keep) if self.batch else None
+        )
+        found = await look_up(self.reader.client, pull.owner, pull.repo, specs, text, self.batch or BATCH)
+        for spec, item in found.items():
+            if isinstance(item, Blob) and (item.data is not None or spec not in self.found):
+                self.found[spec] = item
+        return found
 
     def cost(self, found: Found) -> int:
         """Bytes a read will hold: the size GitHub gave, the cap when it gave none."""

@@ -3,7 +3,9 @@ review with the comments that fit, found by halving when GitHub refuses some (42
 
 Each inline comment carries a hidden marker with its finding's identity on the pull request
 (``app/github/identities.py``): a later run reads them, so a finding that already has a
-comment gets no new one, even when its line moved. Comments are never deleted.
+comment gets no new one, even when its line moved. Comments are never deleted. The same
+markers make posting safe to try again: when GitHub's answer to the review is lost, the
+review counts as posted if its comments are on the pull request.
 """
 
 from __future__ import annotations
@@ -103,7 +105,11 @@ class Reviews:
         result: ReviewResult,
     ) -> bool:
         comments = [comment_payload(p, rules) for p in batch]
-        if await self._review(number, sha, comments, body(len(batch))) is None:
+        text = body(len(batch))
+        posted = await self.client.create_once(
+            lambda: self._posted(number, sha, comments, text), lambda: self._landed(number, batch)
+        )
+        if not posted:
             return False
         result.posted.extend(batch)
         result.reviews += 1
@@ -135,6 +141,15 @@ class Reviews:
             else:
                 todo[:0] = _halves(part, result)
         return accepted
+
+    async def _posted(self, number: int, sha: str, comments: list[ReviewComment], body: str) -> bool:
+        return await self._review(number, sha, comments, body) is not None
+
+    async def _landed(self, number: int, batch: list[Placement]) -> bool | None:
+        """True when every comment of ``batch`` is on the pull request (the lost answer was a
+        success), None when not: the review is posted again."""
+        commented = {comment.identity for comment in await self.bot_comments(number)}
+        return True if all(p.finding.fingerprint in commented for p in batch) else None
 
     async def _probe(self, number: int, sha: str, comments: list[ReviewComment]) -> bool:
         """True when GitHub accepts ``comments`` in a (pending, then deleted) review."""

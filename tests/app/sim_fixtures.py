@@ -89,6 +89,10 @@ def make_settings(sim: GitHubSim, base_url: str, data_dir: Path) -> Settings:
         webhook_secret=SecretStr(app.webhook_secret),
         github_api_url=base_url.rstrip("/"),
         data_dir=data_dir,
+        # Retries after a 5xx wait milliseconds, not seconds; what GitHub asks is still waited,
+        # up to 10 s a call (a minute in production).
+        github_backoff_seconds=0.02,
+        github_retry_budget_seconds=10.0,
     )
 
 

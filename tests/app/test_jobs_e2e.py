@@ -486,6 +486,7 @@ def test_token_expiry_mid_run_refreshes_once(world: World) -> None:
 
 
 def test_token_expiry_during_concurrent_reads_mints_one_token(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"github_read_batch": 0})  # a REST read per file
     pull = world.open_pull(RISKY)
 
     def expire(sim: GitHubSim) -> None:
@@ -499,7 +500,7 @@ def test_token_expiry_during_concurrent_reads_mints_one_token(world: World) -> N
 
 def test_github_down_while_minting_a_token_asks_for_a_retry(world: World) -> None:
     pull = world.open_pull(RISKY)
-    world.sim.fail("POST", "/app/installations/*/access_tokens", 502)
+    world.sim.fail("POST", "/app/installations/*/access_tokens", 502, times=-1)
     with pytest.raises(TransientGitHubError):
         world.run(pull)
     assert world.sim.check_runs(FULL_NAME) == []  # nothing was started, nothing is left in progress
@@ -516,33 +517,29 @@ def test_one_502_is_retried(world: World) -> None:
 def test_a_review_github_made_before_a_502_is_not_posted_again(world: World) -> None:
     pull = world.open_pull(RISKY)
     world.sim.fail_after("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")
-    with pytest.raises(TransientGitHubError):
-        world.run(pull)
-    world.run(pull, delivery_id="delivery-1")  # the queue's retry reads the comments again
+    world.run(pull)  # the comments are read again: the review is there
     assert len(world.sim.reviews(pull)) == 1 and comment_spots(world, pull) == RISK_LINES
+    assert len(world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")) == 1
 
 
 def test_a_check_run_github_made_before_a_502_is_not_made_again(world: World) -> None:
     pull = world.open_pull(RISKY)
     world.sim.fail_after("POST", f"/repos/{FULL_NAME}/check-runs")
-    with pytest.raises(TransientGitHubError):
-        world.run(pull)
-    world.run(pull, delivery_id="delivery-1")  # the queue's retry finds the check run in progress
+    world.run(pull)  # the check runs of the head are listed: the delivery's is there
     run = the_run(world, pull.head_sha)
     assert (run.status, run.conclusion) == ("completed", "failure")
+    assert len(world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/check-runs")) == 1
 
 
-def test_rate_limit_completes_the_check_and_raises_for_a_retry(world: World) -> None:
+def test_a_short_rate_limit_is_waited_out_within_the_run(world: World) -> None:
     pull = world.open_pull(RISKY)
     world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
-    with pytest.raises(TransientGitHubError) as raised:
-        world.run(pull)
-    assert raised.value.retry_after == 1
-    run = the_run(world, pull.head_sha)
-    assert (run.status, run.conclusion, run.title) == ("completed", "failure", "Faultline itself failed")
-    world.run(pull)  # the queue's retry
+    world.run(pull)
     assert comment_spots(world, pull) == RISK_LINES
-    assert [r.conclusion for r in world.sim.check_runs(FULL_NAME, pull.head_sha)] == ["failure", "failure"]
+    assert the_run(world, pull.head_sha).conclusion == "failure"
+    posts = world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")
+    assert [r.status for r in posts] == [403, 403, 200]
+    assert posts[1].at - posts[0].at >= 1 and posts[2].at - posts[1].at >= 1
 
 
 def test_a_rate_limit_for_the_next_hour_is_left_to_the_queue_not_slept_through(world: World) -> None:
@@ -551,10 +548,11 @@ def test_a_rate_limit_for_the_next_hour_is_left_to_the_queue_not_slept_through(w
     world.sim.primary_rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", reset_in=3000)
     with pytest.raises(TransientGitHubError) as raised:
         world.run(pull, retry_in=30.0)
-    assert 2900 < raised.value.retry_after <= 3001
+    assert 2900 < raised.value.retry_after <= 3001 and raised.value.rate_limit
     assert len(world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")) == 1
-    run = the_run(world, pull.head_sha)
-    assert run.summary is not None and "in about 50 minutes" in run.summary
+    # The installation is paused: not one more request until the reset, not even to the check run.
+    assert world.sim.requests[-1].path == f"/repos/{FULL_NAME}/pulls/1/reviews"
+    assert the_run(world, pull.head_sha).status == "in_progress"
 
 
 def test_secondary_rate_limit_without_retry_after_asks_for_a_retry(world: World) -> None:
@@ -564,13 +562,14 @@ def test_secondary_rate_limit_without_retry_after_asks_for_a_retry(world: World)
     with pytest.raises(TransientGitHubError) as raised:
         world.run(pull, retry_in=30.0)
     assert raised.value.retry_after == 60
-    run = the_run(world, pull.head_sha)
-    assert run.summary is not None and "in about 1 minute" in run.summary
+    # The installation is paused for the minute GitHub advises: the check run waits for the retry.
+    assert world.sim.requests[-1].path == f"/repos/{FULL_NAME}/pulls/1/reviews"
+    assert the_run(world, pull.head_sha).status == "in_progress"
 
 
-def test_a_rate_limit_on_the_last_attempt_says_the_run_failed(world: World) -> None:
+def test_github_down_on_the_last_attempt_says_the_run_failed(world: World) -> None:
     pull = world.open_pull(RISKY)
-    world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
+    world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", 502, times=-1)
     with pytest.raises(TransientGitHubError):
         world.run(pull, retry_in=None)  # the queue will not try again
     run = the_run(world, pull.head_sha)
@@ -579,7 +578,7 @@ def test_a_rate_limit_on_the_last_attempt_says_the_run_failed(world: World) -> N
 
 def test_the_summary_counts_the_queues_wait_before_the_retry(world: World) -> None:
     pull = world.open_pull(RISKY)
-    world.sim.rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", times=2, retry_after=1)
+    world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", 502, times=-1)
     with pytest.raises(TransientGitHubError):
         world.run(pull, retry_in=240.0)
     run = the_run(world, pull.head_sha)
@@ -679,5 +678,9 @@ def test_configs_in_a_jobs_working_directory_are_read(world: World) -> None:
     pull = world.sim.open_pull(FULL_NAME, head, base_sha=base)
     world.run(pull)
     assert annotation_spots(the_run(world, head)) == {(".github/workflows/ci.yml", 12)}
-    read = world.sim.requests_matching("GET", f"/repos/{FULL_NAME}/contents/backend/pyproject.toml")
-    assert read and all(r.status == 200 for r in read)
+    asked = [
+        value
+        for request in world.sim.requests_matching("POST", "/graphql")
+        for value in request.body["variables"].values()
+    ]
+    assert f"{head}:backend/pyproject.toml" in asked

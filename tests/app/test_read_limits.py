@@ -32,6 +32,8 @@ CONTENTS = f"/repos/{FULL_NAME}/contents/"
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with sim_world(tmp_path) as made:
+        # The REST reads, one per file, as with contents GraphQL cannot send (test_batch_reads.py).
+        made.settings = made.settings.model_copy(update={"github_read_batch": 0})
         yield made
 
 

@@ -34,6 +34,8 @@ ODD_NAMES = ["a#b", "a?b", "a\tb", "a\nb", "a b", "100%", "%41", "é中", "a\x7f
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with sim_world(tmp_path) as made:
+        # Each file over REST, as for contents GraphQL cannot send (batched reads: test_batch_reads.py).
+        made.settings = made.settings.model_copy(update={"github_read_batch": 0})
         made.sim.add_repo(f"{OWNER}/other", private=True)
         made.sim.commit(f"{OWNER}/other", {"contents/x.py": "secret\n"}, branch="main")
         yield made
@@ -42,6 +44,8 @@ def world(tmp_path: Path) -> Iterator[World]:
 @pytest.fixture(scope="module")
 def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with sim_world(tmp_path_factory.mktemp("sim")) as made:
+        # Each file over REST, as for contents GraphQL cannot send (batched reads: test_batch_reads.py).
+        made.settings = made.settings.model_copy(update={"github_read_batch": 0})
         yield made
 
 

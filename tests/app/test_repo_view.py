@@ -26,6 +26,8 @@ from tests.github_sim import PullRequest
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with sim_world(tmp_path) as made:
+        # Each file over REST, as for contents GraphQL cannot send (batched reads: test_batch_reads.py).
+        made.settings = made.settings.model_copy(update={"github_read_batch": 0})
         yield made
 
 

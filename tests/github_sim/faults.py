@@ -43,6 +43,7 @@ class Rule:
     reply: Reply | None = None
     hook: Hook | None = None
     after: bool = False  # the request is carried out first; then `reply` replaces its answer
+    delay: float = 0.0  # seconds the answer is held back (longer than the client waits: a timeout)
 
     def matches(self, method: str, path: str) -> bool:
         if self.times == 0:
@@ -59,8 +60,9 @@ def failure_reply(status: int, message: str | None = None) -> Reply:
     return Reply(status, error_body(message or default, status))
 
 
-def secondary_rate_limit_reply(retry_after: int) -> Reply:
-    return Reply(403, error_body(SECONDARY_RATE_LIMIT, 403), {"Retry-After": str(retry_after)})
+def secondary_rate_limit_reply(retry_after: int | None, status: int = 403) -> Reply:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return Reply(status, error_body(SECONDARY_RATE_LIMIT, status), headers)
 
 
 def primary_rate_limit_reply(reset_in: int) -> Reply:
@@ -111,9 +113,22 @@ class FaultSwitches:
             self.rules.append(rule)
         return rule
 
-    def rate_limit(self, method: str, pattern: str, times: int = 1, retry_after: int = 1) -> Rule:
-        """The next matching requests hit a secondary rate limit: 403 with Retry-After."""
-        return self._add_rule(method, pattern, times, secondary_rate_limit_reply(retry_after), None)
+    def rate_limit(
+        self, method: str, pattern: str, times: int = 1, retry_after: int | None = 1, status: int = 403
+    ) -> Rule:
+        """The next matching requests hit a secondary rate limit: 403 (or 429) with Retry-After
+        (None: without, as GitHub sometimes answers)."""
+        return self._add_rule(method, pattern, times, secondary_rate_limit_reply(retry_after, status), None)
+
+    def hang(self, method: str, pattern: str, seconds: float, times: int = 1, applied: bool = False) -> Rule:
+        """The next matching requests get their answer only after `seconds`: a client that waits
+        less times out. `applied`: the request is carried out first (GitHub did the work, the
+        answer was lost); otherwise nothing is done and the late answer is a 504."""
+        reply = None if applied else failure_reply(504, "We couldn't respond to your request in time.")
+        rule = Rule(method.upper(), pattern, times, reply, None, after=applied, delay=seconds)
+        with self.lock:
+            self.rules.append(rule)
+        return rule
 
     def primary_rate_limit(self, method: str, pattern: str, times: int = 1, reset_in: int = 60) -> Rule:
         """The next matching requests answer 403 with x-ratelimit-remaining 0."""

@@ -3,6 +3,8 @@
 ``"<rev>:<path>"`` names a blob or a tree at a commit (``"<rev>:"`` its root tree),
 ``"<rev>"`` the commit itself. Anything that does not resolve is null, as on GitHub:
 no error, so one missing path does not spoil the other aliases of a query.
+A blob's ``text`` is null when it is binary, and when it is larger than
+``GitHubSim.graphql_text_limit`` (then ``isTruncated`` is true): such files are read over REST.
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ def find(sim: GitHubSim, repo: Repo, expression: str | None, oid: str | None) ->
     commit = sim.commits[sha]
     if not colon:
         return _commit(commit)
-    return _at(commit, path.strip("/"))
+    return _at(commit, path.strip("/"), sim.graphql_text_limit)
 
 
-def _at(commit: Commit, path: str) -> dict[str, Any] | None:
+def _at(commit: Commit, path: str, limit: int) -> dict[str, Any] | None:
     if path in commit.files:
-        return _blob(commit.files[path])
+        return _blob(commit.files[path], limit)
     if path in commit.trees:
-        return _tree(commit, path)
+        return _tree(commit, path, limit)
     return None
 
 
@@ -43,21 +45,22 @@ def _commit(commit: Commit) -> dict[str, Any]:
     return {"__typename": "Commit", "id": _node_id("C", commit.sha), "oid": commit.sha}
 
 
-def _blob(data: bytes) -> dict[str, Any]:
+def _blob(data: bytes, limit: int) -> dict[str, Any]:
     sha = blob_sha(data)
     binary = is_binary(data)
+    truncated = len(data) > limit
     return {
         "__typename": "Blob",
         "id": _node_id("B", sha),
         "oid": sha,
         "byteSize": len(data),
         "isBinary": binary,
-        "isTruncated": False,
-        "text": None if binary else data.decode("utf-8", "replace"),
+        "isTruncated": truncated,
+        "text": None if binary or truncated else data.decode("utf-8", "replace"),
     }
 
 
-def _tree(commit: Commit, folder: str) -> dict[str, Any]:
+def _tree(commit: Commit, folder: str, limit: int) -> dict[str, Any]:
     prefix = f"{folder}/" if folder else ""
     names: dict[str, str] = {}
     for path in commit.files:
@@ -67,13 +70,13 @@ def _tree(commit: Commit, folder: str) -> dict[str, Any]:
             names[name] = "tree" if slash else "blob"
 
     def entries(_info: Any) -> list[dict[str, Any]]:
-        return [_entry(commit, prefix + name, name, kind) for name, kind in sorted(names.items())]
+        return [_entry(commit, prefix + name, name, kind, limit) for name, kind in sorted(names.items())]
 
     sha = commit.trees[folder]
     return {"__typename": "Tree", "id": _node_id("T", sha), "oid": sha, "entries": entries}
 
 
-def _entry(commit: Commit, path: str, name: str, kind: str) -> dict[str, Any]:
+def _entry(commit: Commit, path: str, name: str, kind: str, limit: int) -> dict[str, Any]:
     if kind == "blob":
         data = commit.files[path]
         sha, size, mode = blob_sha(data), len(data), BLOB_MODE
@@ -81,7 +84,7 @@ def _entry(commit: Commit, path: str, name: str, kind: str) -> dict[str, Any]:
         sha, size, mode = commit.trees[path], 0, TREE_MODE
 
     def target(_info: Any) -> dict[str, Any]:
-        return _blob(commit.files[path]) if kind == "blob" else _tree(commit, path)
+        return _blob(commit.files[path], limit) if kind == "blob" else _tree(commit, path, limit)
 
     return {
         "name": name,
@@ -102,7 +105,7 @@ def _by_oid(sim: GitHubSim, repo: Repo, oid: str) -> dict[str, Any] | None:
             return _commit(commit)
         for data in commit.files.values():
             if blob_sha(data) == oid:
-                return _blob(data)
+                return _blob(data, sim.graphql_text_limit)
     return None
 
 

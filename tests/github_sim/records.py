@@ -244,3 +244,5 @@ class RequestRecord:
     body: Any  # the decoded JSON body, or None
     auth: str  # "jwt", "token", "none" or "invalid"
     raw_path: str = ""  # the path as sent, still percent-encoded
+    at: float = 0.0  # when it arrived, on the simulator's clock (``GitHubSim.clock``, seconds)
+    installation: int | None = None  # whose token it carried (or whose token it minted)

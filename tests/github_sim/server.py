@@ -3,6 +3,7 @@ and dispatches to the registered routes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -40,6 +41,7 @@ ROUTE_MODULES = (
     routes_reviews,
 )
 REPOSITORY_BY_ID = re.compile(r"^/repositories/(\d+)(/.*)?$")
+MINTING = re.compile(r"^/app/installations/(\d+)/access_tokens$")
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
@@ -71,13 +73,17 @@ def create_app(current: Callable[[], GitHubSim]) -> Starlette:
         url_base = f"{request.url.scheme}://{request.url.netloc}"
         # scope["path"] is percent-decoded, as GitHub routes it (request.url.path is not).
         path = request.scope["path"]
-        reply, record = handle(
+        at = sim.clock()
+        reply, record, delay = handle(
             sim, request.method, path, dict(request.query_params), raw, request.headers, url_base
         )
+        record.at = at
         # The path as it came over the wire, percent-encoding and all: what proves where a request went.
         record.raw_path = request.scope.get("raw_path", b"").decode("latin-1")
         with sim.lock:
             sim.requests.append(record)
+        if delay > 0:
+            await asyncio.sleep(delay)  # a client that waits less has given up: a timeout
         return to_response(reply)
 
     return Starlette(routes=[StarletteRoute("/{path:anything}", endpoint, methods=METHODS)])
@@ -94,19 +100,42 @@ def to_response(reply: Reply) -> Response:
 
 def handle(
     sim: GitHubSim, method: str, path: str, query: dict[str, str], raw: bytes, headers: Any, url_base: str
-) -> tuple[Reply, RequestRecord]:
+) -> tuple[Reply, RequestRecord, float]:
+    """The answer, the record of the request, and how long to hold the answer back."""
     body = _decode(raw)
     with sim.lock:
         path = _canonical_path(sim, path)
         call = Call(sim, method, path, url_base, {}, query, body, {k.lower(): v for k, v in headers.items()})
         kind = _credential_kind(call)
+        installation = _installation_of(call, kind)
+        injected, delay = _injected(call)
         try:
-            reply = _injected(call) or _dispatch(call)
+            reply = injected or _limited(call, kind, installation) or _dispatch(call)
         except ApiError as error:
             reply = error.reply
-        reply = _injected(call, after=True) or reply
+        late, late_delay = _injected(call, after=True)
+        reply = late or reply
         reply.headers = {**reply.headers, **call.reply_headers}
-        return reply, RequestRecord(method, path, query, reply.status, body, kind)
+        record = RequestRecord(method, path, query, reply.status, body, kind, installation=installation)
+        return reply, record, delay + late_delay
+
+
+def _installation_of(call: Call, kind: str) -> int | None:
+    """The installation whose token the request carries, or whose token it mints."""
+    if kind == "token":
+        return call.sim.tokens[call.headers["authorization"].partition(" ")[2]].installation.id
+    match = MINTING.match(call.path)
+    return int(match.group(1)) if match else None
+
+
+def _limited(call: Call, kind: str, installation: int | None) -> Reply | None:
+    """Spend the request from its installation's hourly budget: GitHub's 403 when it is spent."""
+    if kind != "token" or installation is None:
+        return None
+    resource = "graphql" if call.path == "/graphql" else "core"
+    refused, headers = call.sim.budgets.spend(installation, resource)
+    call.reply_headers.update(headers)
+    return refused
 
 
 def _decode(raw: bytes) -> Any:
@@ -128,18 +157,27 @@ def _canonical_path(sim: GitHubSim, path: str) -> str:
     return path
 
 
-def _injected(call: Call, after: bool = False) -> Reply | None:
-    reply = None
+def _injected(call: Call, after: bool = False) -> tuple[Reply | None, float]:
+    """The canned answer of the first matching rule (every matching hook runs), and its delay."""
+    reply, delay = None, 0.0
     for rule in list(call.sim.rules):
         if rule.after is not after or not rule.matches(call.method, call.path):
             continue
         if rule.hook is not None:
             rule.times -= 1
             rule.hook(call.sim)
-        elif reply is None and rule.reply is not None:
+        elif rule.delay > 0 and delay == 0 and reply is None:
+            rule.times -= 1
+            delay = rule.delay
+            reply = (
+                None
+                if rule.reply is None
+                else Reply(rule.reply.status, rule.reply.body, dict(rule.reply.headers))
+            )
+        elif reply is None and delay == 0 and rule.reply is not None:
             rule.times -= 1
             reply = Reply(rule.reply.status, rule.reply.body, dict(rule.reply.headers))
-    return reply
+    return reply, delay
 
 
 def _credential_kind(call: Call) -> str:

@@ -6,10 +6,12 @@ import base64
 import hashlib
 import itertools
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from . import auth
+from .budgets import RateBudgets
 from .faults import FaultSwitches, Rule
 from .gitdata import FileChange, diff_trees
 from .records import (
@@ -70,6 +72,11 @@ class GitHubSim(FaultSwitches):
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        # Request timestamps and rate-limit windows; tests assert on these, not on wall time.
+        self.clock = time.monotonic
+        self.budgets = RateBudgets(self.clock)
+        # GraphQL's Blob.text is null above this size (isTruncated true): read those over REST.
+        self.graphql_text_limit = 512 * 1024
         self.api_url = "https://api.github.com"
         self._ids = itertools.count(100)
         self.users: dict[str, User] = {}
