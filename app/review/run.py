@@ -32,8 +32,10 @@ from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Engine, Report
 from faultline.analyzers.core.findings import Finding
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
+from faultline.app.github.blobs import Blob, Folder, Found, TextBudget, look_up
 from faultline.app.github.checks import CheckRunRef
 from faultline.app.github.client import (
+    DEFAULT_READ_LIMIT,
     TooLargeError,
     TransientGitHubError,
 )
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from faultline.app.review.job import Job
 
 log = logging.getLogger(__name__)
+CONFIG_LIMIT = DEFAULT_READ_LIMIT
 
 
 class Run:
@@ -107,22 +110,33 @@ class Run:
 
     async def read_config(self, branch: str) -> Config:
         """The config on the default branch: a pull request cannot switch its own check off.
-        ``.github/faultline.yml``, else ``.github/faultline.yaml``; without either, the root
-        files people put there by mistake are looked for, to say they are not read. A
-        ``.yaml`` beside a ``.yml`` is not looked for (one more request on every run)."""
+        ``.github/faultline.yml``, else ``.github/faultline.yaml``; the root files people put
+        there by mistake are named, to say they are not read. Every spelling is asked in one
+        GraphQL query; only a file GraphQL could not send whole is read over REST."""
+        candidates = (*CONFIG_PATHS, *MISPLACED_PATHS)
+        budget = TextBudget(per_file=CONFIG_LIMIT, left=CONFIG_LIMIT * len(candidates))
+        specs = [(branch, path) for path in candidates]
+        looked = await look_up(self.client, self.job.owner, self.job.repo, specs, budget)
         found: dict[str, bytes] = {}
-        for path in (*CONFIG_PATHS, *MISPLACED_PATHS[:2]):
-            try:
-                data = await self.client.read_file(self.job.owner, self.job.repo, path, branch)
-            except TooLargeError as err:
-                raise ConfigError(f"{path} is larger than {err.limit // 1024} KiB") from err
+        for (_ref, path), entry in looked.items():
+            data = await self.config_bytes(branch, path, entry)
             if data is not None:
                 found[path] = data
-                if path in CONFIG_PATHS:
-                    break
         choice = choose_config(found)
         self.config_notes = choice.notes
         return Config() if choice.path is None else parse_config(found[choice.path], source=choice.path)
+
+    async def config_bytes(self, branch: str, path: str, entry: Found) -> bytes | None:
+        if entry is None or isinstance(entry, Folder):
+            return None
+        if isinstance(entry, Blob) and entry.data is not None:
+            return entry.data
+        if isinstance(entry, Blob) and entry.size > CONFIG_LIMIT:
+            raise ConfigError(f"{path} is larger than {CONFIG_LIMIT // 1024} KiB")
+        try:
+            return await self.client.read_file(self.job.owner, self.job.repo, path, branch, CONFIG_LIMIT)
+        except TooLargeError as err:
+            raise ConfigError(f"{path} is larger than {err.limit // 1024} KiB") from err
 
     async def diff_now(self) -> ChangeSet:
         return await PullReader(self.client, self.pull_ref()).changes()

@@ -15,7 +15,7 @@ from faultline.app.github.checks import CheckRuns
 from faultline.app.github.client import InstallationClient, TransientGitHubError
 from faultline.app.observe.metrics import GITHUB_CALLS, RATE_LIMIT_REMAINING
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
-from tests.app.test_jobs_e2e import RISK_LINES, RISKY, comment_spots, the_run
+from tests.app.test_jobs_e2e import EVERY_FINDING_INLINE, RISK_LINES, RISKY, comment_spots, the_run
 from tests.github_sim import RequestRecord
 
 MINT = "/app/installations/*/access_tokens"
@@ -26,6 +26,7 @@ REVIEWS = f"/repos/{FULL_NAME}/pulls/1/reviews"
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with sim_world(tmp_path) as made:
+        made.main_sha = made.sim.commit(FULL_NAME, EVERY_FINDING_INLINE, parent=made.main_sha, branch="main")
         yield made
 
 
