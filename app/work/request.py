@@ -29,3 +29,15 @@ class AnalysisRequest:
     # Set by the queue for each attempt: seconds it waits before the next one if this one
     # fails for a reason time cures; None when this attempt is the last.
     retry_in: float | None = None
+    # Set by the queue when the ledger holds a newer delivery for another head of the same
+    # pull request: the run completes this head's check run as superseded by that one.
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, for the ledger and the metrics."""
+
+    conclusion: str  # the check run's, or "superseded", "skipped"
+    title: str | None = None
+    head_sha: str | None = None
