@@ -123,8 +123,8 @@ _OWED = """
 local now, out = tonumber(ARGV[1]), {}
 for _, id in ipairs(redis.call('zrangebyscore', KEYS[2], '-inf', '(' .. ARGV[1])) do
   local key = ARGV[3] .. 'run:' .. id
-  local until = tonumber(redis.call('hget', key, 'lease_until') or '0')
-  if redis.call('hget', key, 'state') == 'leased' and until < now then
+  local expiry = tonumber(redis.call('hget', key, 'lease_until') or '0')
+  if redis.call('hget', key, 'state') == 'leased' and expiry < now then
     redis.call('hset', key, 'state', 'queued', 'due', ARGV[1])
     redis.call('hdel', key, 'lease_owner', 'lease_until')
     redis.call('zadd', KEYS[1], ARGV[1], id)

@@ -253,7 +253,9 @@ class JobQueue:
 
     def _execute(self, run_id: str) -> None:
         if self._stopping.is_set():
-            return  # the ledger still owes it: the next worker takes it
+            # A worker of a stopping process read it off the queue: put it back for the next.
+            self._wake(run_id)
+            return
         now = time.time()
         claim = self.store.claim(run_id, self.owner, now + self._settings.lease_seconds, now)
         if claim is None:
