@@ -33,14 +33,15 @@ class CheckRuns:
         self.app_id = app_id
 
     async def open_check(self, sha: str, external_id: str) -> CheckRunRef:
-        """The check run for this delivery: the one an interrupted attempt of it left
-        in progress, or a new one. Those other runs left in progress are cancelled."""
+        """The check run for this delivery: the one an interrupted attempt of it left (in
+        progress, or completed by an attempt killed after completing it, which this one
+        completes again), or a new one. Other runs left in progress are cancelled."""
         reused: CheckRunRef | None = None
-        for run in await self._checks_in_progress(sha):
+        for run in await self._checks(sha):
             ref = CheckRunRef(run.id, run.html_url)
             if reused is None and run.external_id == external_id:
                 reused = ref
-            else:
+            elif run.status != "completed":
                 await self.finish_check(ref, check_run.interrupted())
         return reused or await self.start_check(sha, external_id)
 
@@ -54,9 +55,6 @@ class CheckRuns:
         for run in mine:
             if run.status != "completed":
                 await self.finish_check(CheckRunRef(run.id, run.html_url), output)
-
-    async def _checks_in_progress(self, sha: str) -> list[CheckRun]:
-        return await self._checks(sha, "in_progress")
 
     async def _checks(self, sha: str, status: Literal["in_progress"] | None = None) -> list[CheckRun]:
         app_id = self.app_id

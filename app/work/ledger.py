@@ -124,6 +124,10 @@ class LedgerStore(Protocol):
 
     def recent(self, limit: int) -> list[RunRecord]: ...
 
+    def request(self, run_id: str) -> AnalysisRequest | None:
+        """The work item a run was admitted with."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """Runs by state (queued, leased, done)."""
         ...
@@ -297,6 +301,12 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
             results=True,
         )
         return [_record(row) for row in rows]
+
+    def request(self, run_id: str) -> AnalysisRequest | None:
+        rows = self.sql(
+            "select payload from run where queue = ? and run_id = ?", (self.name, run_id), results=True
+        )
+        return request_from_json(rows[0][0]) if rows else None
 
     def counts(self) -> dict[str, int]:
         rows = self.sql(

@@ -308,6 +308,10 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
             if row[0] is not None
         ]
 
+    def request(self, run_id: str) -> AnalysisRequest | None:
+        payload = _text(self.conn.hget(self._run(run_id), "payload"))
+        return request_from_json(payload) if payload else None
+
     def counts(self) -> dict[str, int]:
         pipe = self.conn.pipeline()
         pipe.zcard(self.queued_key)

@@ -146,6 +146,12 @@ class JobQueue:
     def recent(self, limit: int = 20) -> list[RunRecord]:
         return self.store.recent(limit)
 
+    def pending_requests(self) -> list[AnalysisRequest]:
+        """The runs waiting on the queue, oldest first."""
+        runs = [run for run in reversed(self.store.recent(1000)) if run.state == "queued"]
+        found = (self.store.request(run.run_id) for run in runs)
+        return [request for request in found if request is not None]
+
     def ping(self) -> None:
         """Raises when the store cannot be read (``/readyz``)."""
         self.store.counts()
