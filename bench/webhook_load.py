@@ -8,6 +8,9 @@ request a signed ``pull_request.opened`` delivery from C concurrent clients:
 - ``redis``: ``faultline web`` plus W ``faultline worker`` processes over a redis-server
   (the Debian package) started here on a free port.
 
+The simulator and the clients share this process (and its GIL): the acknowledgement times
+include the clients waiting while the simulator serves the workers' calls.
+
 Prints, per mode: acknowledgement p50/p95/p99, deliveries per second, the time until every
 check run is completed, and the counts that must be exact: completed check runs = distinct
 heads, duplicate comments 0, lost heads 0, in progress 0.
@@ -97,7 +100,12 @@ async def send_all(url: str, secret: str, bodies: list[bytes], clients: int) -> 
         }
         async with limit:
             started = time.perf_counter()
-            response = await client.post(f"{url}/webhook", content=body, headers=headers)
+            try:
+                response = await client.post(f"{url}/webhook", content=body, headers=headers)
+            except httpx.TransportError:
+                # A keep-alive connection the server closed as it was reused: send the same
+                # delivery again, as GitHub's redelivery would (its id makes it a duplicate).
+                response = await client.post(f"{url}/webhook", content=body, headers=headers)
             acks.append(time.perf_counter() - started)
         if response.status_code != 202:
             raise SystemExit(f"delivery answered {response.status_code}: {response.text}")
@@ -199,7 +207,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--modes", default="sqlite,redis")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(prefix="webhook-load-") as folder:
         for mode in args.modes.split(","):
             measure(mode, args.pulls, args.clients, args.workers, Path(folder))
 
