@@ -52,6 +52,28 @@ class Settings(BaseSettings):
     env_file: Path = Path(".env")
     workers: int = Field(default=2, ge=1, le=32)
     max_body_bytes: int = 25 * 1024 * 1024
+    # Scale-out: the queue and the run ledger in this Redis (redis://host:port/db); then
+    # ``faultline serve`` only receives and ``faultline worker`` processes run the jobs.
+    # Unset: both live in SQLite in the data dir and ``serve`` runs the jobs itself.
+    redis_url: SecretStr | None = None
+    # A run that keeps meeting errors time cures is given up (its check run completed as
+    # failed) once its next try would start later than this after its first attempt.
+    outage_deadline_seconds: float = Field(default=1800.0, gt=0)
+    # Backoff between tries: about base * 2**errors, at most max, never less than GitHub asks.
+    retry_base_seconds: float = Field(default=5.0, ge=0)
+    retry_max_seconds: float = Field(default=300.0, ge=0)
+    # A worker holds a run (and its pull request) for this long and renews it every third
+    # of it while the run goes on; a killed worker's runs are taken over once it expires.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    # How often owed runs (due, or whose lease expired, but not on the queue) are queued again,
+    # and how long a due run may wait on the queue before it counts as lost.
+    sweep_seconds: float = Field(default=30.0, gt=0)
+    sweep_grace_seconds: float = Field(default=300.0, ge=0)
+    # Pushes in quick succession: a pull request's newest delivery waits this long for a newer
+    # one before its run starts, and every older head is completed as superseded.
+    settle_seconds: float = Field(default=2.0, ge=0)
+    # SIGTERM: running jobs get this long to finish; the rest go back to the queue.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     @field_validator("private_key", mode="before")
     @classmethod
@@ -72,6 +94,17 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder; set the secret GitHub signs webhooks with")
         return value or None
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and not value.startswith(("redis://", "rediss://", "unix://"))
+        ):
+            raise ValueError("is not a redis://, rediss:// or unix:// URL")
+        return value or None
+
     @field_validator("github_api_url", "github_url", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -85,6 +118,11 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.sqlite3"
+
+    @property
+    def scale_out(self) -> bool:
+        """True when the queue is in Redis: the web process then runs no job."""
+        return self.redis_url is not None
 
     @property
     def credentials_file(self) -> Path:

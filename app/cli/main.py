@@ -122,6 +122,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     _debug_flag(serve)
     serve.set_defaults(handler=_serve)
+
+    web = commands.add_parser("web", help="run the webhook receiver only (workers run the jobs)")
+    web.add_argument("--host", default=None)
+    web.add_argument("--port", type=int, default=None)
+    _debug_flag(web)
+    web.set_defaults(handler=_web)
+
+    worker = commands.add_parser("worker", help="run the App's jobs from the queue (no web server)")
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
+    )
+    _debug_flag(worker)
+    worker.set_defaults(handler=_worker)
     return parser
 
 
@@ -286,6 +299,7 @@ APP_MODULES = (
     "structlog",
     "prometheus_client",
     "pydantic_settings",
+    "redis",
 )
 APP_EXTRA_MISSING = (
     "faultline: `faultline serve` needs the GitHub App's dependencies ({missing} is not installed): "
@@ -293,7 +307,7 @@ APP_EXTRA_MISSING = (
 )
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _app_missing() -> bool:
     import importlib
 
     for name in APP_MODULES:
@@ -301,10 +315,32 @@ def _serve(args: argparse.Namespace) -> int:
             importlib.import_module(name)
         except ModuleNotFoundError:
             print(APP_EXTRA_MISSING.format(missing=name.replace("_", "-")), file=sys.stderr)
-            return EXIT_USAGE
+            return True
+    return False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if _app_missing():
+        return EXIT_USAGE
     from faultline.app.cli.serve import serve
 
     return serve(host=args.host, port=args.port)
+
+
+def _web(args: argparse.Namespace) -> int:
+    if _app_missing():
+        return EXIT_USAGE
+    from faultline.app.cli.serve import serve
+
+    return serve(host=args.host, port=args.port, work=False)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if _app_missing():
+        return EXIT_USAGE
+    from faultline.app.cli.worker import work
+
+    return work(metrics_port=args.metrics_port)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ class StartError(Exception):
     """One line for stderr, naming the setting at fault."""
 
 
-def serve(host: str | None = None, port: int | None = None) -> int:
+def serve(host: str | None = None, port: int | None = None, *, work: bool = True) -> int:
+    """``work``: run the jobs in this process too (``faultline serve`` without Redis);
+    ``faultline web``, or any server with ``FAULTLINE_REDIS_URL``, only receives."""
     try:
         settings = load_settings()
     except StartError as err:
@@ -54,13 +56,13 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         # The default public URL follows the port actually served.
         settings = settings.model_copy(update={"public_url": f"http://localhost:{port}"})
     try:
-        return _run(settings, host or settings.host, port)
+        return _run(settings, host or settings.host, port, work=work and not settings.scale_out)
     except StartError as err:
         print(f"faultline: {err}", file=sys.stderr)
         return EXIT_CONFIG
 
 
-def _run(settings: Settings, host: str, port: int) -> int:
+def _run(settings: Settings, host: str, port: int, *, work: bool) -> int:
     # Imported once the settings are known good: a bad setting is reported without the wait.
     from faultline.app.web.server import create_app
     from faultline.app.web.setup import SetupError
@@ -71,16 +73,20 @@ def _run(settings: Settings, host: str, port: int) -> int:
         signal.signal(signum, _after_uvicorn)
     queue = None
     lock = None
+    started = False
     try:
         if settings.configured:
-            lock = lock_data_dir(settings.data_dir)
+            if work:
+                lock = lock_data_dir(settings.data_dir)
             queue = open_queue(settings)
         try:
             app = create_app(settings, queue=queue)
         except SetupError as err:
             raise StartError(str(err)) from None
-        if queue is not None:
-            queue.start()
+        if queue is not None and work:
+            # The data dir's lock is held: every lease in the file is a dead process's.
+            queue.start(exclusive=True)
+            started = True
         server = uvicorn.Server(_uvicorn_config(app, host, port))
         try:
             server.run()
@@ -88,7 +94,7 @@ def _run(settings: Settings, host: str, port: int) -> int:
             return int(exit_.code or EXIT_START_FAILED)
         return EXIT_OK if server.started else EXIT_START_FAILED
     finally:
-        if queue is not None:
+        if started and queue is not None:
             queue.stop()
         if lock is not None:
             lock.close()
@@ -199,12 +205,18 @@ def lock_data_dir(data_dir: Path) -> IO[bytes]:
 
 
 def open_queue(settings: Settings) -> JobQueue:
+    from redis.exceptions import RedisError
+
     from faultline.app.work.queue import JobQueue
 
     try:
-        return JobQueue(settings)
+        queue = JobQueue(settings)
+        queue.ping()
     except (OSError, sqlite3.Error) as err:
         raise StartError(f"{_env('data_dir')}: cannot open the queue {settings.queue_path}: {err}") from None
+    except RedisError as err:
+        raise StartError(f"{_env('redis_url')}: cannot reach Redis: {err}") from None
+    return queue
 
 
 def _redacted_traceback(out: TextIO, exc_info: structlog.typing.ExcInfo) -> None:

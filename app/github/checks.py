@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
+from githubkit.utils import UNSET
 from githubkit_schemas.latest.models import CheckRun
 from githubkit_schemas.latest.types import ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType
 
@@ -36,18 +38,30 @@ class CheckRuns:
         self.app_id = app_id
 
     async def open_check(self, sha: str, external_id: str) -> CheckRunRef:
-        """The check run for this delivery: the one an interrupted attempt of it left
-        in progress, or a new one. Those other runs left in progress are cancelled."""
+        """The check run for this delivery: the one an interrupted attempt of it left (in
+        progress, or completed by an attempt killed after completing it, which this one
+        completes again), or a new one. Other runs left in progress are cancelled."""
         reused: CheckRunRef | None = None
-        for run in await self._checks_in_progress(sha):
+        for run in await self._checks(sha):
             ref = CheckRunRef(run.id, run.html_url)
             if reused is None and run.external_id == external_id:
                 reused = ref
-            else:
+            elif run.status != "completed":
                 await self.finish_check(ref, check_run.interrupted())
         return reused or await self.start_check(sha, external_id)
 
-    async def _checks_in_progress(self, sha: str) -> list[CheckRun]:
+    async def close(self, sha: str, external_id: str, output: CheckOutput) -> None:
+        """Complete this delivery's check run on ``sha`` with ``output``: the one in progress,
+        or a new one when it has none. One it completed already is left as it is, so a job
+        that died after completing it does not make a second."""
+        mine = [run for run in await self._checks(sha) if run.external_id == external_id]
+        if not mine:
+            await self.completed_check(sha, external_id, output)
+        for run in mine:
+            if run.status != "completed":
+                await self.finish_check(CheckRunRef(run.id, run.html_url), output)
+
+    async def _checks(self, sha: str, status: Literal["in_progress"] | None = None) -> list[CheckRun]:
         app_id = self.app_id
         if app_id is None:
             return []
@@ -57,7 +71,7 @@ class CheckRuns:
                 self.repo,
                 sha,
                 check_name=CHECK_NAME,
-                status="in_progress",
+                status=UNSET if status is None else status,
                 filter_="all",
                 app_id=app_id,
                 per_page=CHECKS_PER_PAGE,

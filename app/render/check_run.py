@@ -71,7 +71,8 @@ NO_FILES_TITLE = "No files to check"
 NO_FILES_SUMMARY = "None of the files changed in `{sha}` is one that an enabled rule looks at."
 SUPERSEDED_TITLE = "Superseded by a newer commit"
 SUPERSEDED_SUMMARY = (
-    "The pull request's head moved to `{new}` while `{old}` was waiting or being checked; "
+    "Superseded by `{new}`. The pull request's head moved to `{new}` while `{old}` was waiting "
+    "or being checked; "
     "Faultline checks the newer commit instead and published nothing for this one."
 )
 INTERRUPTED_TITLE = "Interrupted"

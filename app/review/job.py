@@ -7,23 +7,26 @@ answers 202; a worker then calls ``run_job`` with it:
 1. find the pull request (by number, or by head SHA for check events from forks);
    a closed one is left alone; for ``/recheck`` the commenter must have write
    access or be the author, and the comment gets reactions;
-2. a job for a SHA that is no longer the head publishes nothing: its check run
-   is completed as cancelled;
+2. one run per pull request at a time (a lease in the queue's store); once it holds the
+   lease the job reads the head again, and a job for a SHA that is no longer the head
+   publishes nothing: its check run is completed as superseded (so is one the queue knows
+   a newer delivery for, without waiting for the lease);
 3. create the ``Faultline`` check run (in progress; or take back the one an
    interrupted attempt of the same delivery left, cancelling other stale ones)
    and hand it to a ``Run`` (``app/review/run.py``).
 
-Whatever fails once the check run exists, it is completed, never left in progress; the
-error is raised again so the queue can decide to retry (``TransientGitHubError``
-carries how long to wait).
+An error time cures leaves the check run in progress and is raised for the queue to retry
+(``TransientGitHubError`` carries how long to wait); any other error completes it as
+failed. When the queue gives a run up it calls ``give_up``, which completes the check run:
+a head never ends without one, none is left in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Literal
 
 from githubkit.exception import GitHubException, RequestError
@@ -43,7 +46,10 @@ from faultline.app.github.threads import ReviewThreads
 from faultline.app.render import check_run
 from faultline.app.review.run import Run
 from faultline.app.settings import Settings
-from faultline.app.work.request import AnalysisRequest
+from faultline.app.work.crash import crash_point
+from faultline.app.work.leases import LOCAL, Leases, pull_key
+from faultline.app.work.policy import is_transient
+from faultline.app.work.request import AnalysisRequest, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -54,37 +60,43 @@ OPEN_PULLS_PER_PAGE = 100
 
 
 def run_job(
-    settings: Settings, request: AnalysisRequest, *, rules: Sequence[type[Rule]] | None = None
-) -> None:
+    settings: Settings,
+    request: AnalysisRequest,
+    leases: Leases | None = None,
+    *,
+    rules: Sequence[type[Rule]] | None = None,
+) -> RunOutcome:
     """Run one analysis to the end (blocking: called from a worker thread).
 
-    ``rules`` replaces the discovered rules (tests use it to inject their own).
+    ``leases`` keeps one run per pull request at a time (the queue's, in its store; by
+    default locks of this process). ``rules`` replaces the discovered rules (tests).
     """
-    asyncio.run(Job(settings, request, rules).run())
+    return asyncio.run(Job(settings, request, rules, leases or LOCAL).run())
 
 
-# Runs for the same pull request in this process wait for each other: two runs
-# reading the existing comments at once would both post the same new ones.
-_pull_locks: dict[tuple[int, str, int], threading.Lock] = {}
-_pull_locks_guard = threading.Lock()
-
-
-def _pull_lock(installation_id: int, full_name: str, number: int) -> threading.Lock:
-    with _pull_locks_guard:
-        return _pull_locks.setdefault((installation_id, full_name.lower(), number), threading.Lock())
+def give_up(settings: Settings, request: AnalysisRequest, err: BaseException) -> None:
+    """The queue gave this run up: complete its check run as failed, or make one, so that
+    the head does not wait for a check that never comes."""
+    asyncio.run(Job(settings, request, None, LOCAL).give_up(err))
 
 
 class Job:
     def __init__(
-        self, settings: Settings, request: AnalysisRequest, rules: Sequence[type[Rule]] | None
+        self,
+        settings: Settings,
+        request: AnalysisRequest,
+        rules: Sequence[type[Rule]] | None,
+        leases: Leases,
     ) -> None:
         self.settings = settings
         self.request = request
         self.rules = tuple(rules) if rules is not None else None
+        self.leases = leases
         self.owner = request.owner
         self.repo = request.repo
 
-    async def run(self) -> None:
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
         request = self.request
         async with InstallationClient(self.settings, request.installation_id) as client:
             self.client = client
@@ -92,30 +104,53 @@ class Job:
             self.checks = CheckRuns(client, self.owner, self.repo, identity.app_id)
             self.reviews = Reviews(client, self.owner, self.repo, identity)
             self.threads = ReviewThreads(client, self.owner, self.repo, identity)
+            yield
+
+    async def run(self) -> RunOutcome:
+        request = self.request
+        async with self.connected():
+            newer = request.superseded_by
+            if newer is not None and request.head_sha is not None:
+                # The ledger holds a delivery for a newer head: no need to wait for the lease.
+                output = check_run.superseded(request.head_sha, newer)
+                await self.checks.close(request.head_sha, request.delivery_id, output)
+                return RunOutcome("superseded", output.title, request.head_sha)
             pull = await self.find_pull()
             if pull is None or pull.state != "open":
                 log.info("delivery %s: no open pull request to check", request.delivery_id)
                 await self.react("confused")
-                return
+                return RunOutcome("skipped", "no open pull request")
             if request.comment_id is not None and not await self.may_recheck(pull):
                 log.info("delivery %s: %s may not /recheck", request.delivery_id, request.comment_author)
                 await self.react("confused")
-                return
+                return RunOutcome("skipped", "not allowed to /recheck")
             await self.react("eyes")
             try:
-                await self.locked(pull)
+                outcome = await self.locked(pull)
             except Exception:
                 await self.react("confused")
                 raise
             await self.react("rocket")
+            return outcome
 
-    async def locked(self, pull: PullRequest) -> None:
-        lock = _pull_lock(self.request.installation_id, f"{self.owner}/{self.repo}", pull.number)
-        await asyncio.to_thread(lock.acquire)
+    async def locked(self, pull: PullRequest) -> RunOutcome:
+        key = pull_key(self.request.installation_id, self.owner, self.repo, pull.number)
+        holder = await asyncio.to_thread(self.leases.acquire, key)
         try:
-            await self.check(pull)
+            # The head may have moved while this run waited: check the newest one.
+            return await self.check(await self.get_pull(pull.number))
         finally:
-            lock.release()
+            await asyncio.to_thread(self.leases.release, key, holder)
+
+    async def give_up(self, err: BaseException) -> None:
+        async with self.connected():
+            sha = self.request.head_sha
+            if sha is None:
+                pull = await self.find_pull()
+                if pull is None:
+                    return
+                sha = pull.head.sha
+            await self.checks.close(sha, self.request.delivery_id, check_run.failed(sha, describe(err)))
 
     # -- finding the pull request and who asked -------------------------------------------------
 
@@ -179,28 +214,25 @@ class Job:
 
     # -- the run --------------------------------------------------------------------------------
 
-    async def check(self, pull: PullRequest) -> None:
+    async def check(self, pull: PullRequest) -> RunOutcome:
         sha = pull.head.sha
         asked = self.request.head_sha
         if asked is not None and asked != sha:
             log.info("delivery %s: %s is no longer the head (%s)", self.request.delivery_id, asked, sha)
-            await self.checks.completed_check(
-                asked, self.request.delivery_id, check_run.superseded(asked, sha)
-            )
-            return
+            output = check_run.superseded(asked, sha)
+            await self.checks.close(asked, self.request.delivery_id, output)
+            return RunOutcome("superseded", output.title, asked)
         check = await self.checks.open_check(sha, self.request.delivery_id)
+        crash_point("check_created")
         run = Run(self, pull, check)
         try:
             await run.analyse_and_publish()
-        except TransientGitHubError as err:
-            await run.give_up(check_run.failed(sha, describe(err), self.retry_after(err)))
-            raise
         except Exception as err:
+            if is_transient(err):
+                # Left in progress: the queue tries again (the next attempt takes this check
+                # run back by its external id) or, past the outage deadline, completes it.
+                raise
             log.exception("delivery %s: the run failed", self.request.delivery_id)
             await run.give_up(check_run.failed(sha, describe(err)))
             raise
-
-    def retry_after(self, err: TransientGitHubError) -> float | None:
-        """When the queue will run this job again (it waits at least what GitHub asked), None if never."""
-        retry_in = self.request.retry_in
-        return None if retry_in is None else max(retry_in, err.retry_after)
+        return RunOutcome(run.conclusion or "success", run.title, sha)

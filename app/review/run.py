@@ -49,6 +49,7 @@ from faultline.app.render.check_run import CheckOutput, Outcome
 from faultline.app.render.comment import REJECTED, plan_comments
 from faultline.app.review import feedback
 from faultline.app.review.policy import CommentPolicy
+from faultline.app.work.crash import crash_point
 
 if TYPE_CHECKING:
     from faultline.app.review.job import Job
@@ -69,10 +70,13 @@ class Run:
         self.check = check
         self.completed = False
         self.config_notes: tuple[str, ...] = ()  # config files found and not read
+        self.conclusion: str | None = None
+        self.title: str | None = None
 
     async def finish(self, output: CheckOutput) -> None:
         await self.checks.finish_check(self.check, output)
         self.completed = True
+        self.conclusion, self.title = output.conclusion, output.title
 
     async def give_up(self, output: CheckOutput) -> None:
         """Complete the check run after an error, unless it already is (best effort)."""
@@ -168,6 +172,8 @@ class Run:
                 lambda count: first_review_body(findings, count, sha, check),
                 self.diff_now,
             )
+        if result.posted:
+            crash_point("review_posted")
         for placement in result.refused:
             plan.not_inline[placement.finding.fingerprint] = REJECTED
         current = {finding.fingerprint for finding in report.findings}
@@ -201,6 +207,7 @@ class Run:
             self.record_feedback(threads, findings, unchecked, truncated)
             gone = [] if truncated else threads_to_resolve(threads, findings, unchecked)
             for thread in gone:
+                crash_point("resolving_threads")
                 await self.threads.resolve(thread)
             for thread in threads_to_reopen(threads, findings):
                 await self.threads.reopen(thread)

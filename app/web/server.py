@@ -42,6 +42,7 @@ from faultline.app.web.setup import (
     registered_page,
     setup_page,
 )
+from faultline.app.web.status import runs_table
 from faultline.app.web.webhooks import HANDLED_EVENTS, PayloadError, Skip, request_for, signature_matches
 from faultline.app.work.queue import JobQueue, Queue
 
@@ -97,6 +98,9 @@ class WebhookReceiver:
         self.settings = settings
         self.queue = queue
         self.metrics = metrics
+        # Set once the server is shutting down: deliveries still arriving get a 503, which
+        # GitHub shows as failed (and which can be redelivered), never a lost 202.
+        self.draining = False
 
     async def receive(self, request: Request) -> Response:
         event = request.headers.get("x-github-event", "")
@@ -115,6 +119,8 @@ class WebhookReceiver:
         secret, queue = self.settings.webhook_secret, self.queue
         if secret is None or queue is None:
             return self._refuse(event, 503, NOT_REGISTERED)
+        if self.draining:
+            return self._refuse(event, 503, "the server is shutting down")
         body = await read_capped(request, self.settings.max_body_bytes)
         if body is None:
             return self._refuse(event, 413, f"body over {self.settings.max_body_bytes} bytes")
@@ -204,6 +210,7 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("serving", mode="configured" if settings.configured else "setup", url=settings.public_url)
         yield
+        receiver.draining = True
 
     app = FastAPI(title="Faultline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(packages=[("faultline.app.web", "static")]), name="static")
@@ -224,13 +231,27 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
         body = {"status": status, "pending": stats.pending, "running": stats.running}
         return JSONResponse({**body, "workers": stats.workers_alive}, 200 if status == "ok" else 503)
 
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Ready to take deliveries: registered, and the queue's store answers."""
+        if queue is None:
+            return JSONResponse({"status": "setup mode: the App is not registered"}, 503)
+        if receiver.draining:
+            return JSONResponse({"status": "shutting down"}, 503)
+        try:
+            stats = await run_in_threadpool(queue.stats)
+        except Exception as err:
+            log.exception("queue unreachable")
+            return JSONResponse({"status": "queue unreachable", "error": str(err)}, 503)
+        return JSONResponse({"status": "ready", "pending": stats.pending, "running": stats.running})
+
     @app.get("/metrics")
     async def prometheus() -> Response:
         data = await run_in_threadpool(_exposition, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
     if settings.configured:
-        _add_status_page(app, settings)
+        _add_status_page(app, settings, queue)
         metrics.registry.register(FeedbackCollector(FeedbackStore.in_dir(settings.data_dir)))
         add_feedback_page(app, settings)
     else:
@@ -238,14 +259,16 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     return app
 
 
-def _add_status_page(app: FastAPI, settings: Settings) -> None:
+def _add_status_page(app: FastAPI, settings: Settings, queue: Queue | None) -> None:
     @app.get("/", response_class=HTMLResponse)
     async def status() -> HTMLResponse:
+        runs = await run_in_threadpool(runs_table, queue)
         more = ""
         if settings.app_slug:
             link = install_url(settings, settings.app_slug)
             slug = escape(settings.app_slug)
             more = f'<p><a href="{escape(link)}">Install {slug} on more repositories</a></p>'
+        more += runs
         message = f"App {settings.app_id} receives webhooks at {settings.public_url}/webhook."
         return HTMLResponse(message_page(RUNNING_TITLE, message, more_html=more))
 

@@ -1,60 +1,68 @@
-"""The durable job queue: huey's SqliteHuey in the data dir, consumed by worker threads
-inside the ``faultline serve`` process.
+"""The job queue and its workers, over one store: SQLite in the data dir (embedded, the
+default) or Redis (``FAULTLINE_REDIS_URL``, scale-out). huey moves the messages; the run
+ledger (``ledger.py``) in the same store is the truth about each run.
 
-Three guarantees the webhook receiver relies on:
-- ``enqueue`` returns only once the job is committed to disk (WAL, synchronous=FULL), and it
-  records the delivery id in the same transaction, so a redelivery is never queued twice;
-- a job queued but not yet run when the process dies runs on the next start (it is a row in
-  the file), and so does a job that was running (its "running" row is put back on the queue);
-- a job never retries forever: transient errors are retried ``RETRIES`` times, and a job that
-  was interrupted uses up one of those retries.
+- ``enqueue`` records the run and queues its message in one transaction (one Lua script on
+  Redis), deduplicated by delivery id, before the receiver answers 202.
+- A message names a run; a worker claims the run with a lease, renewed by a heartbeat while
+  it runs. A run whose worker died (lease expired), or that is due but fell off the queue,
+  is queued again by the sweeper (at start and every ``sweep_seconds``).
+- A pull request's runs hold a lease on the pull request in the store: they never overlap.
+- Errors time cures are retried with backoff until the outage deadline (``policy.py``); a
+  killed worker costs the run nothing but time. A run given up completes its check run.
+- ``stop`` lets running jobs finish for ``shutdown_grace_seconds`` and hands the rest back.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Protocol
 
-import httpx
 import structlog
-from githubkit.exception import RateLimitExceeded, RequestError
-from huey import SqliteHuey, signals
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
 from huey.consumer import Consumer
-from huey.exceptions import CancelExecution
-from huey.storage import SqliteStorage
 
-from faultline.app.github.client import TransientGitHubError, status_of
+from faultline.app.observe import metrics
 from faultline.app.settings import Settings
-from faultline.app.work.request import AnalysisRequest
+from faultline.app.work import policy
+from faultline.app.work.crash import crash_point
+from faultline.app.work.ledger import Claim, LedgerStore, RunRecord, SqliteLedger, pull_key
+from faultline.app.work.request import AnalysisRequest, RunOutcome
+from faultline.app.work.serializer import JsonSerializer
 
-TASK_NAME = "faultline.analyse"
-RETRIES = 2
-RETRY_DELAY_SECONDS = 30
-RETRY_BACKOFF = 2  # 30 s, then 60 s
-# GitHub lets a delivery be redelivered for 3 days; remember delivery ids a little longer.
-DELIVERY_MEMORY = timedelta(days=4)
+TASK_NAME = "faultline.run"
+QUEUE_NAME = "faultline"
 # Idle workers poll the SQLite file at most this far apart: a new job waits at most this long.
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 HEALTH_CHECK_SECONDS = 10.0
-SHUTDOWN_SECONDS = 20.0
+# A run waiting for its pull request's lease asks again this often.
+LEASE_POLL_SECONDS = 0.1
 
 log = structlog.get_logger("faultline.queue")
 
-Runner = Callable[[Settings, AnalysisRequest], None]
+Runner = Callable[[Settings, AnalysisRequest, "StoreLeases"], RunOutcome | None]
+GiveUp = Callable[[Settings, AnalysisRequest, BaseException], None]
+
+# Kept for callers of the old names: the decisions live in policy.py.
+is_transient = policy.is_transient
+retry_after = policy.retry_after
 
 
 @dataclass(frozen=True)
 class QueueStats:
-    pending: int  # waiting to run, retries included
-    running: int
+    pending: int  # runs waiting to run, retries included
+    running: int  # runs leased by a worker
     workers_alive: int | None  # None when this process runs no consumer
-    jobs: Mapping[str, int]  # outcomes since start: succeeded, retried, failed
+    jobs: Mapping[str, int]  # attempts since start: succeeded, retried, failed
 
 
 class Queue(Protocol):
@@ -69,157 +77,159 @@ class Queue(Protocol):
         ...
 
 
-class FaultlineStorage(SqliteStorage):  # type: ignore[misc]
-    """huey's SQLite storage plus two tables: delivery ids seen, and jobs being run."""
-
-    ddl: ClassVar[list[str]] = [
-        *SqliteStorage.ddl,
-        "create table if not exists delivery (queue text not null, id text not null, "
-        "received real not null, primary key(queue, id))",
-        "create index if not exists delivery_received on delivery (queue, received)",
-        "create table if not exists running (queue text not null, task_id text not null, "
-        "data blob not null, primary key(queue, task_id))",
-    ]
-
-    def enqueue_once(self, delivery_id: str, data: bytes) -> bool:
-        now = time.time()
-        with self.db(commit=True) as cursor:
-            cursor.execute(
-                "delete from delivery where queue = ? and received < ?",
-                (self.name, now - DELIVERY_MEMORY.total_seconds()),
-            )
-            cursor.execute(
-                "insert or ignore into delivery (queue, id, received) values (?, ?, ?)",
-                (self.name, delivery_id, now),
-            )
-            if cursor.rowcount == 0:
-                return False
-            cursor.execute(
-                "insert into task (queue, data, priority) values (?, ?, 0)", (self.name, self.to_blob(data))
-            )
-        return True
-
-    def mark_running(self, task_id: str, data: bytes) -> None:
-        self.sql(
-            "insert or replace into running (queue, task_id, data) values (?, ?, ?)",
-            (self.name, task_id, self.to_blob(data)),
-            commit=True,
-        )
-
-    def clear_running(self, task_id: str) -> None:
-        self.sql("delete from running where queue = ? and task_id = ?", (self.name, task_id), commit=True)
-
-    def running_count(self) -> int:
-        rows = self.sql("select count(*) from running where queue = ?", (self.name,), results=True)
-        return int(rows[0][0])
-
-    def requeue_running(self, revise: Callable[[bytes], bytes | None]) -> int:
-        """Put the jobs a dead process left running back on the queue, in one transaction.
-
-        ``revise`` returns the job to queue again, or None to drop it.
-        """
-        requeued = 0
-        with self.db(commit=True) as cursor:
-            cursor.execute("select task_id, data from running where queue = ?", (self.name,))
-            for _task_id, data in cursor.fetchall():
-                revised = revise(bytes(data))
-                if revised is not None:
-                    cursor.execute(
-                        "insert into task (queue, data, priority) values (?, ?, 0)",
-                        (self.name, self.to_blob(revised)),
-                    )
-                    requeued += 1
-            cursor.execute("delete from running where queue = ?", (self.name,))
-        return requeued
-
-
-class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
-    """huey's consumer without its signal handlers: uvicorn owns the process's signals."""
+class _QuietConsumer(Consumer):  # type: ignore[misc]
+    """huey's consumer without its signal handlers: the command owns the process's signals."""
 
     def _set_signal_handlers(self) -> None:
         pass
 
 
-class JobQueue:
-    """The queue file ``settings.queue_path`` and, once started, its worker threads."""
+def open_huey(settings: Settings) -> Huey:
+    """huey over the ledger's store, with JSON messages."""
+    if settings.redis_url is not None:
+        from faultline.app.work.ledger_redis import RedisLedger, connection_pool
 
-    def __init__(self, settings: Settings, *, runner: Runner | None = None) -> None:
+        pool = connection_pool(settings.redis_url.get_secret_value())
+        return RedisHuey(
+            QUEUE_NAME,
+            storage_class=RedisLedger,
+            connection_pool=pool,
+            blocking=True,
+            read_timeout=1,
+            results=False,
+            serializer=JsonSerializer(),
+        )
+    settings.queue_path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        QUEUE_NAME,
+        filename=str(settings.queue_path),
+        storage_class=SqliteLedger,
+        results=False,
+        fsync=True,
+        serializer=JsonSerializer(),
+    )
+
+
+class JobQueue:
+    """The queue of ``settings`` and, once started, its worker threads."""
+
+    def __init__(
+        self, settings: Settings, *, runner: Runner | None = None, give_up: GiveUp | None = None
+    ) -> None:
         self._settings = settings
         self._runner = runner
-        settings.queue_path.parent.mkdir(parents=True, exist_ok=True)
-        self.huey = SqliteHuey(
-            "faultline",
-            filename=str(settings.queue_path),
-            storage_class=FaultlineStorage,
-            results=False,
-            fsync=True,
-        )
-        self._storage: FaultlineStorage = self.huey.storage
-        self._task = self.huey.task(
-            retries=RETRIES,
-            retry_delay=RETRY_DELAY_SECONDS,
-            retry_backoff=RETRY_BACKOFF,
-            context=True,
-            name=TASK_NAME,
-        )(self._execute)
+        self._give_up = give_up
+        self.huey = open_huey(settings)
+        self.store: LedgerStore = self.huey.storage
+        self._task = self.huey.task(retries=0, name=TASK_NAME)(self._execute)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leases = StoreLeases(self)
         self._outcomes: Counter[str] = Counter()
+        self._running: set[str] = set()
         self._lock = threading.Lock()
-        self._consumer: _EmbeddedConsumer | None = None
+        self._consumer: _QuietConsumer | None = None
         self._stopping = threading.Event()
-        self._monitor: threading.Thread | None = None
-        self._connect_signals()
+        self._threads: list[threading.Thread] = []
 
     # The web side.
 
     def enqueue(self, request: AnalysisRequest) -> bool:
-        data = self.huey.serialize_task(self._task.s(dataclasses.asdict(request)))
-        return self._storage.enqueue_once(request.delivery_id, data)
+        message = self.huey.serialize_task(self._task.s(request.delivery_id))
+        return self.store.admit(request, message)
 
     def stats(self) -> QueueStats:
-        pending = self._storage.queue_size() + self._storage.schedule_size()
+        counts = self.store.counts()
         with self._lock:
             outcomes = dict(self._outcomes)
-        return QueueStats(int(pending), self._storage.running_count(), self._workers_alive(), outcomes)
+        return QueueStats(counts.get("queued", 0), counts.get("leased", 0), self._workers_alive(), outcomes)
+
+    def recent(self, limit: int = 20) -> list[RunRecord]:
+        return self.store.recent(limit)
 
     def pending_requests(self) -> list[AnalysisRequest]:
-        """The jobs waiting on the queue (not the scheduled retries), oldest first."""
-        tasks = [self.huey.deserialize_task(data) for data in self._storage.enqueued_items()]
-        return [_request_from(task.args[0]) for task in tasks]
+        """The runs waiting on the queue, oldest first."""
+        runs = [run for run in reversed(self.store.recent(1000)) if run.state == "queued"]
+        found = (self.store.request(run.run_id) for run in runs)
+        return [request for request in found if request is not None]
+
+    def ping(self) -> None:
+        """Raises when the store cannot be read (``/readyz``)."""
+        self.store.counts()
 
     # The worker side.
 
-    def start(self) -> None:
-        """Requeue what a killed process left running, then start the worker threads."""
-        requeued = self._storage.requeue_running(self._revise_interrupted)
-        if requeued:
-            log.warning("requeued interrupted jobs", count=requeued)
-        self._consumer = _EmbeddedConsumer(
+    def start(self, *, exclusive: bool = False) -> None:
+        """Queue again what is owed, then start the worker threads, heartbeat and sweeper.
+
+        ``exclusive``: no other process uses this store (the embedded server holds the data
+        dir's lock), so every lease in it belongs to a dead process and is taken back now."""
+        self.sweep(everything=exclusive)
+        self._consumer = _QuietConsumer(
             self.huey,
             workers=self._settings.workers,
             worker_type="thread",
             periodic=False,
             max_delay=POLL_SECONDS,
-            shutdown_timeout=SHUTDOWN_SECONDS,
+            scheduler_interval=1,
         )
         self._consumer.start()
-        self._monitor = threading.Thread(target=self._watch_workers, name="faultline-monitor", daemon=True)
-        self._monitor.start()
-        log.info("workers started", workers=self._settings.workers, queue=str(self._settings.queue_path))
+        for name, target in (("heartbeat", self._heartbeat), ("sweeper", self._sweeper)):
+            thread = threading.Thread(target=target, name=f"faultline-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("workers started", workers=self._settings.workers, owner=self.owner)
 
-    def stop(self) -> None:
-        """Let running jobs finish (up to SHUTDOWN_SECONDS); what is cut short runs on the next start."""
+    def stop(self) -> list[str]:
+        """Take no new job, let running ones finish for the grace period, hand the rest back
+        to the queue (their check runs are taken up again by the next worker). Returns the
+        run ids handed back."""
         self._stopping.set()
-        if self._consumer is not None:
-            self._consumer.stop(graceful=True)
-            self._consumer = None
-        self.huey.storage.close()
+        consumer = self._consumer
+        if consumer is not None:
+            consumer.stop_flag.set()
+            deadline = time.monotonic() + self._settings.shutdown_grace_seconds
+            while self._running_now() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        handed_back = self._running_now()
+        now = time.time()
+        for run_id in handed_back:
+            self.store.requeue(run_id, self.owner, now, error=None)
+            self._wake(run_id)
+        if handed_back:
+            log.warning("runs handed back to the queue", runs=handed_back)
+        self._consumer = None
+        return handed_back
 
-    def _watch_workers(self) -> None:
-        # huey's own consumer loop restarts dead workers; running embedded, this thread does.
-        while not self._stopping.wait(HEALTH_CHECK_SECONDS):
+    def sweep(self, *, everything: bool = False) -> int:
+        now = time.time()
+        owed = self.store.owed(now, self._settings.sweep_grace_seconds, everything=everything)
+        for run_id, due in owed:
+            self._wake(run_id, max(0.0, due - now))
+        if owed:
+            log.warning("owed runs queued again", count=len(owed))
+        return len(owed)
+
+    def _running_now(self) -> list[str]:
+        with self._lock:
+            return sorted(self._running)
+
+    def _heartbeat(self) -> None:
+        interval = self._settings.lease_seconds / 3
+        while not self._stopping.wait(interval):
+            try:
+                self.store.renew(self.owner, time.time() + self._settings.lease_seconds)
+            except Exception:
+                log.exception("could not renew leases")
             consumer = self._consumer
             if consumer is not None:
                 consumer.check_worker_health()
+
+    def _sweeper(self) -> None:
+        while not self._stopping.wait(self._settings.sweep_seconds):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("sweep failed")
 
     def _workers_alive(self) -> int | None:
         consumer = self._consumer
@@ -227,92 +237,132 @@ class JobQueue:
             return None
         return sum(1 for _worker, thread in consumer.worker_threads if thread.is_alive())
 
-    def _execute(self, payload: dict[str, Any], task: Any = None) -> None:
-        request = dataclasses.replace(_request_from(payload), retry_in=_retry_in(task))
+    def _wake(self, run_id: str, delay: float = 0.0) -> None:
+        if delay > 0:
+            self._task.schedule(args=(run_id,), delay=delay)
+        else:
+            self._task(run_id)
+
+    def _count(self, outcome: str) -> None:
+        with self._lock:
+            self._outcomes[outcome] += 1
+
+    @contextmanager
+    def _tracked(self, run_id: str) -> Iterator[None]:
+        with self._lock:
+            self._running.add(run_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(run_id)
+
+    def _execute(self, run_id: str) -> None:
+        if self._stopping.is_set():
+            # A worker of a stopping process read it off the queue: put it back for the next.
+            self._wake(run_id)
+            return
+        now = time.time()
+        claim = self.store.claim(run_id, self.owner, now + self._settings.lease_seconds, now)
+        if claim is None:
+            return  # done already, held by a live worker, or not due yet
+        request = claim.request
         context = structlog.contextvars.bound_contextvars(
             delivery=request.delivery_id,
             trigger=request.trigger,
             repo=f"{request.owner}/{request.repo}",
-            retries_left=getattr(task, "retries", 0),
+            pull=request.pull_number,
+            head=request.head_sha,
+            run_id=run_id,
         )
-        with context:
-            runner = self._runner or _run_job()
-            try:
-                runner(self._settings, request)
-            except Exception as err:
-                if not is_transient(err):
-                    log.exception("job failed; not retried")
-                    raise CancelExecution(retry=False) from err
-                delay = retry_after(err)
-                if delay is not None and task is not None:
-                    task.retry_delay = max(task.retry_delay or 0, delay)
-                log.warning("job failed", error=repr(err), retried=bool(getattr(task, "retries", 0)))
-                raise
+        with context, self._tracked(run_id):
+            crash_point("claimed")
+            self._attempt(claim, now)
 
-    def _revise_interrupted(self, data: bytes) -> bytes | None:
-        task = self.huey.deserialize_task(data)
-        request = _request_from(task.args[0])
-        if task.retries <= 0:
-            log.error("interrupted job dropped: no retries left", delivery=request.delivery_id)
-            return None
-        task.retries -= 1  # an interrupted run counts as an attempt, so a job that kills the process stops
-        log.warning("interrupted job requeued", delivery=request.delivery_id, retries_left=task.retries)
-        return bytes(self.huey.serialize_task(task))
+    def _attempt(self, claim: Claim, now: float) -> None:
+        request, record = claim.request, claim.record
+        key = pull_key(request)
+        newest = self.store.newest(key) if key is not None else None
+        if newest is not None and newest.run_id == record.run_id:
+            wait = newest.received + self._settings.settle_seconds - now
+            if wait > 0:
+                # A push often comes with more: wait a little for a newer head.
+                self.store.requeue(record.run_id, self.owner, now + wait, error=None)
+                self._wake(record.run_id, wait)
+                return
+        elif newest is not None and _newer_head(newest.head_sha, request.head_sha, newest.received, record):
+            request = replace(request, superseded_by=newest.head_sha)
+        started = time.monotonic()
+        try:
+            outcome = (self._runner or _run_job())(self._settings, request, self.leases)
+        except Exception as err:  # noqa: BLE001  # faultline: ignore[broad-except] the policy sorts errors
+            self._failed(claim, err, started)
+            return
+        outcome = outcome or RunOutcome("success")
+        self.store.finish(record.run_id, self.owner, outcome.conclusion, outcome.title, outcome.head_sha)
+        self._count("succeeded")
+        _observe(outcome.conclusion, started)
+        log.info("run finished", conclusion=outcome.conclusion)
 
-    def _connect_signals(self) -> None:
-        self.huey.signal(signals.SIGNAL_EXECUTING)(self._on_executing)
-        finished = (signals.SIGNAL_COMPLETE, signals.SIGNAL_ERROR, signals.SIGNAL_CANCELED)
-        self.huey.signal(*finished)(self._on_finished)
-
-    def _on_executing(self, signal: str, task: Any) -> None:
-        self._storage.mark_running(task.id, self.huey.serialize_task(task))
-
-    def _on_finished(self, signal: str, task: Any, *_args: Any) -> None:
-        self._storage.clear_running(task.id)
-        if signal == signals.SIGNAL_COMPLETE:
-            outcome = "succeeded"
-        elif signal == signals.SIGNAL_ERROR and task.retries:
-            outcome = "retried"
-        else:
-            outcome = "failed"
-        with self._lock:
-            self._outcomes[outcome] += 1
-
-
-def _request_from(payload: Mapping[str, Any]) -> AnalysisRequest:
-    # Jobs are stored as plain dicts, so a queue file outlives a change to AnalysisRequest:
-    # unknown keys are dropped and new fields take their defaults.
-    known = {field.name for field in dataclasses.fields(AnalysisRequest)}
-    return AnalysisRequest(**{key: value for key, value in payload.items() if key in known})
-
-
-def _retry_in(task: Any) -> float | None:
-    """Seconds huey waits before the task's next attempt (its delay grows by RETRY_BACKOFF
-    after each), None when it has no retry left."""
-    if task is None or not task.retries:
-        return None
-    return float(task.retry_delay or 0)
+    def _failed(self, claim: Claim, err: Exception, started: float) -> None:
+        request, record = claim.request, claim.record
+        now = time.time()
+        decision = policy.decide(
+            err,
+            errors=record.errors,
+            first_attempt=record.first_started or now,
+            now=now,
+            settings=self._settings,
+        )
+        described = _describe(err)
+        if isinstance(decision, policy.Retry):
+            self.store.requeue(record.run_id, self.owner, now + decision.delay, error=described)
+            self._wake(record.run_id, decision.delay)
+            self._count("retried")
+            log.warning("run failed; retried", error=described, retry_in=round(decision.delay, 1))
+            return
+        log.error("run given up", error=described, reason=decision.reason, exc_info=err)
+        try:
+            (self._give_up or _give_up())(self._settings, request, err)
+        except Exception:
+            log.exception("could not complete the check run of a run given up")
+        self.store.finish(record.run_id, self.owner, "error", described, None)
+        self._count("failed")
+        _observe("error", started)
 
 
-def is_transient(err: BaseException) -> bool:
-    """Worth another try later: network trouble, a timeout, a rate limit or a 5xx from GitHub."""
-    if isinstance(err, TransientGitHubError | RateLimitExceeded):
-        return True
-    status = status_of(err) if isinstance(err, Exception) else None
-    if status is not None:
-        # A 4xx (an installation suspended or removed, a repository gone) will not
-        # mend itself; retrying it only delays the error.
-        return status >= 500 or status == 429
-    return isinstance(err, RequestError | httpx.TransportError | TimeoutError | ConnectionError)
+class StoreLeases:
+    """Pull request leases in the queue's store, renewed by the queue's heartbeat."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self._queue = queue
+
+    def acquire(self, key: str) -> str:
+        queue = self._queue
+        holder = f"{queue.owner}/{uuid.uuid4().hex[:8]}"
+        while True:
+            now = time.time()
+            if queue.store.take_pull(key, queue.owner, holder, now + queue._settings.lease_seconds, now):
+                return holder
+            time.sleep(LEASE_POLL_SECONDS)
+
+    def release(self, key: str, holder: str) -> None:
+        self._queue.store.drop_pull(key, holder)
 
 
-def retry_after(err: BaseException) -> float | None:
-    """Seconds GitHub asked us to wait, when it said."""
-    if isinstance(err, TransientGitHubError):
-        return max(err.retry_after, 1.0)
-    if isinstance(err, RateLimitExceeded):
-        return max(err.retry_after.total_seconds(), 1.0)
-    return None
+def _newer_head(newest: str | None, mine: str | None, received: float, record: RunRecord) -> bool:
+    return newest is not None and mine is not None and newest != mine and received >= record.received
+
+
+def _observe(conclusion: str, started: float) -> None:
+    metrics.RUNS.labels(conclusion=conclusion).inc()
+    metrics.RUN_SECONDS.observe(time.monotonic() - started)
+
+
+def _describe(err: BaseException) -> str:
+    from faultline.app.github.client import describe
+
+    return describe(err)[:500]
 
 
 def _run_job() -> Runner:
@@ -321,3 +371,9 @@ def _run_job() -> Runner:
     from faultline.app.review import job
 
     return job.run_job
+
+
+def _give_up() -> GiveUp:
+    from faultline.app.review import job
+
+    return job.give_up

@@ -26,6 +26,18 @@ class AnalysisRequest:
     # For /recheck: the comment to react to and who asked (permission checked in the job).
     comment_id: int | None = None
     comment_author: str | None = None
-    # Set by the queue for each attempt: seconds it waits before the next one if this one
-    # fails for a reason time cures; None when this attempt is the last.
+    # Unused since the run ledger decides retries (app/work/policy.py); kept so that queue
+    # files written by earlier versions still load.
     retry_in: float | None = None
+    # Set by the queue when the ledger holds a newer delivery for another head of the same
+    # pull request: the run completes this head's check run as superseded by that one.
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, for the ledger and the metrics."""
+
+    conclusion: str  # the check run's, or "superseded", "skipped"
+    title: str | None = None
+    head_sha: str | None = None

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from faultline.app.settings import Settings
 from faultline.app.web.webhooks import sign
+from tests.app.redis_server import RedisServer
 
 APP_ID = 4242
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -119,3 +120,13 @@ def deliver(base_url: str, event: str, payload: Any, *, delivery: str | None = N
     return httpx.post(
         f"{base_url}/webhook", content=body, headers=signed_headers(event, body, delivery=delivery)
     )
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server for this test, appending every write to disk (so a restart keeps
+    the queue and the ledger, as docs/deploy.md asks of a production Redis)."""
+    server = RedisServer(tmp_path / "redis", durable=True)
+    server.start()
+    yield server
+    server.stop()

@@ -19,6 +19,7 @@ from faultline.analyzers.core.source import SourceFile
 from faultline.app.github.checks import CheckRuns
 from faultline.app.github.client import InstallationClient, TransientGitHubError
 from faultline.app.render.comment import fingerprint_in
+from faultline.app.review.job import give_up
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.github_sim import CheckRun, GitHubSim, PullRequest
 from tests.github_sim.faults import SECONDARY_RATE_LIMIT
@@ -547,7 +548,7 @@ def test_a_rate_limit_for_the_next_hour_is_left_to_the_queue_not_slept_through(w
     pull = world.open_pull(RISKY)
     world.sim.primary_rate_limit("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", reset_in=3000)
     with pytest.raises(TransientGitHubError) as raised:
-        world.run(pull, retry_in=30.0)
+        world.run(pull)
     assert 2900 < raised.value.retry_after <= 3001 and raised.value.rate_limit
     assert len(world.sim.requests_matching("POST", f"/repos/{FULL_NAME}/pulls/1/reviews")) == 1
     # The installation is paused: not one more request until the reset, not even to the check run.
@@ -560,29 +561,29 @@ def test_secondary_rate_limit_without_retry_after_asks_for_a_retry(world: World)
     pull = world.open_pull(RISKY)
     world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", status=403, message=SECONDARY_RATE_LIMIT)
     with pytest.raises(TransientGitHubError) as raised:
-        world.run(pull, retry_in=30.0)
+        world.run(pull)
     assert raised.value.retry_after == 60
     # The installation is paused for the minute GitHub advises: the check run waits for the retry.
     assert world.sim.requests[-1].path == f"/repos/{FULL_NAME}/pulls/1/reviews"
     assert the_run(world, pull.head_sha).status == "in_progress"
 
 
-def test_github_down_on_the_last_attempt_says_the_run_failed(world: World) -> None:
+def test_a_run_given_up_completes_its_check_run_saying_recheck_retries(world: World) -> None:
     pull = world.open_pull(RISKY)
     world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", 502, times=-1)
-    with pytest.raises(TransientGitHubError):
-        world.run(pull, retry_in=None)  # the queue will not try again
-    run = the_run(world, pull.head_sha)
-    assert run.summary is not None and "will run again" not in run.summary and "/recheck" in run.summary
+    with pytest.raises(TransientGitHubError) as raised:
+        world.run(pull)
+    give_up(world.settings, world.request(pull, delivery_id="delivery-1"), raised.value)
+    [run] = world.sim.check_runs(FULL_NAME, pull.head_sha)
+    assert (run.status, run.conclusion, run.title) == ("completed", "failure", "Faultline itself failed")
+    assert run.summary is not None and "502" in run.summary and "/recheck" in run.summary
 
 
-def test_the_summary_counts_the_queues_wait_before_the_retry(world: World) -> None:
+def test_a_run_given_up_before_its_check_run_existed_makes_one(world: World) -> None:
     pull = world.open_pull(RISKY)
-    world.sim.fail("POST", f"/repos/{FULL_NAME}/pulls/1/reviews", 502, times=-1)
-    with pytest.raises(TransientGitHubError):
-        world.run(pull, retry_in=240.0)
-    run = the_run(world, pull.head_sha)
-    assert run.summary is not None and "in about 4 minutes" in run.summary
+    give_up(world.settings, world.request(pull), TransientGitHubError("GitHub answered 502", 60))
+    [run] = world.sim.check_runs(FULL_NAME, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
 
 
 def test_a_refusal_from_github_is_described_in_the_summary(world: World) -> None:

@@ -1,31 +1,37 @@
-"""The SQLite job queue: durable, deduplicated by delivery, bounded retries, survives kills."""
+"""The job queue over its two stores (SQLite in the data dir, a real Redis): durable,
+deduplicated by delivery, JSON only, leases that survive kills, retries until the outage
+deadline, runs of one pull request that never overlap, a shutdown that hands runs back."""
 
 from __future__ import annotations
 
-import dataclasses
+import pickle
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from githubkit.exception import SecondaryRateLimitExceeded
 from githubkit.response import Response as GitHubResponse
+from huey.registry import Message
 
 from faultline.app.github.client import TransientGitHubError
 from faultline.app.settings import Settings
-from faultline.app.work import queue as queue_module
-from faultline.app.work.queue import RETRIES, JobQueue, is_transient, retry_after
-from faultline.app.work.request import AnalysisRequest
+from faultline.app.work.ledger import DONE, QUEUED
+from faultline.app.work.queue import TASK_NAME, JobQueue, StoreLeases, is_transient, retry_after
+from faultline.app.work.request import AnalysisRequest, RunOutcome
 from tests.app.conftest import MakeSettings
 from tests.app.queue_worker import REQUEST, STARTED_FILE
+from tests.app.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 15.0
+FAST = {"settle_seconds": 0, "lease_seconds": 1.0, "sweep_seconds": 0.2, "retry_base_seconds": 0.05}
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -39,21 +45,38 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 class Recorder:
     """A job runner that records its calls and can fail the first ones."""
 
-    def __init__(self, failures: list[BaseException] | None = None) -> None:
+    def __init__(
+        self, failures: list[BaseException] | None = None, *, always: BaseException | None = None
+    ) -> None:
         self.calls: list[AnalysisRequest] = []
         self.failures = list(failures or [])
+        self.always = always
+        self.given_up: list[tuple[str, BaseException]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, settings: Settings, request: AnalysisRequest) -> None:
+    def __call__(self, settings: Settings, request: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
         with self.lock:
             self.calls.append(request)
-            failure = self.failures.pop(0) if self.failures else None
+            failure = self.failures.pop(0) if self.failures else self.always
         if failure is not None:
             raise failure
+        return RunOutcome("success", "ok", request.head_sha)
 
-    def requests(self) -> list[AnalysisRequest]:
-        """The requests run, without what the queue adds to each attempt."""
-        return [dataclasses.replace(call, retry_in=None) for call in self.calls]
+    def give_up(self, settings: Settings, request: AnalysisRequest, err: BaseException) -> None:
+        with self.lock:
+            self.given_up.append((request.delivery_id, err))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """None for SQLite in the data dir, or the URL of a real redis-server."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = RedisServer(tmp_path / "redis", durable=True)
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture
@@ -65,139 +88,164 @@ def queues() -> Iterator[list[JobQueue]]:
         item.stop()
 
 
-def request(delivery: str = "d-1") -> AnalysisRequest:
+def make_queue(
+    make_settings: MakeSettings,
+    store: str | None,
+    queues: list[JobQueue],
+    recorder: Recorder | None = None,
+    **knobs: Any,
+) -> JobQueue:
+    settings = make_settings(redis_url=store, **{**FAST, **knobs})
+    queue = JobQueue(settings, runner=recorder, give_up=recorder.give_up if recorder else None)
+    return queue
+
+
+def start(queue: JobQueue, queues: list[JobQueue], store: str | None) -> JobQueue:
+    queues.append(queue)
+    queue.start(exclusive=store is None)
+    return queue
+
+
+def request(delivery: str = "d-1", head: str = "b" * 40, pull: int = 3) -> AnalysisRequest:
     return AnalysisRequest(
-        delivery, "pull_request.opened", 7, "octo", "demo", pull_number=3, head_sha="b" * 40
+        delivery, "pull_request.opened", 7, "octo", "demo", pull_number=pull, head_sha=head
     )
 
 
-def test_enqueue_stores_the_request_once_per_delivery(make_settings: MakeSettings) -> None:
-    queue = JobQueue(make_settings())
+def record(queue: JobQueue, run_id: str = "d-1") -> Any:
+    return next(run for run in queue.recent(100) if run.run_id == run_id)
+
+
+def test_enqueue_stores_the_run_once_per_delivery(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    queue = make_queue(make_settings, store, queues)
     assert queue.enqueue(request("d-1"))
     assert not queue.enqueue(request("d-1"))  # a redelivery
-    assert queue.enqueue(request("d-2"))
-    assert queue.pending_requests() == [request("d-1"), request("d-2")]
+    assert queue.enqueue(request("d-2", head="c" * 40))
+    assert [run.run_id for run in queue.recent()] == ["d-2", "d-1"]
     assert queue.stats().pending == 2
+    # Remembered across a restart too.
+    assert not make_queue(make_settings, store, queues).enqueue(request("d-1"))
 
 
-def test_delivery_ids_are_remembered_across_restarts(make_settings: MakeSettings) -> None:
-    settings = make_settings()
-    JobQueue(settings).enqueue(request("d-1"))
-    assert not JobQueue(settings).enqueue(request("d-1"))
-
-
-def test_old_delivery_ids_are_forgotten(make_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    queue = JobQueue(make_settings())
+def test_a_duplicate_delivery_runs_once(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    recorder = Recorder()
+    queue = make_queue(make_settings, store, queues, recorder)
     queue.enqueue(request("d-1"))
-    time.sleep(0.01)
-    monkeypatch.setattr(queue_module, "DELIVERY_MEMORY", timedelta(0))
-    assert queue.enqueue(request("d-1"))
+    queue.enqueue(request("d-1"))
+    queue._wake("d-1")  # a sweep that queued it again
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the run to finish")
+    time.sleep(0.3)
+    assert [call.delivery_id for call in recorder.calls] == ["d-1"]
+
+
+class Exploit:
+    """Unpickling this would write a file: the queue must never unpickle."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.write_text, (self.path, "pwned"))
+
+
+def test_a_pickled_message_is_refused_not_executed(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue], tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    queue = make_queue(make_settings, store, queues, recorder)
+    target = tmp_path / "pwned"
+    message = Message("x", TASK_NAME, None, 0, 0, None, (Exploit(target),), {}, None, None, None, None)
+    queue.huey.storage.enqueue(pickle.dumps(message))
+    queue.enqueue(request("d-1"))
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the JSON job after it to run")
+    assert not target.exists()
+    assert [call.delivery_id for call in recorder.calls] == ["d-1"]
 
 
 def test_job_queued_by_a_killed_process_runs_on_the_next_start(
-    make_settings: MakeSettings, queues: list[JobQueue]
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:
-    settings = make_settings(workers=1)
+    queue = make_queue(make_settings, store, queues, Recorder())
+    data_dir = str(queue._settings.data_dir)
     killed = subprocess.run(
-        [sys.executable, "-m", "tests.app.queue_worker", str(settings.data_dir), "enqueue"],
+        [sys.executable, "-m", "tests.app.queue_worker", data_dir, "enqueue", *([store] if store else [])],
         cwd=ROOT,
         check=False,
     )
     assert killed.returncode == -9
     recorder = Recorder()
-    queue = JobQueue(settings, runner=recorder)
-    queues.append(queue)
-    queue.start()
+    queue = start(make_queue(make_settings, store, queues, recorder), queues, store)
     wait_for(lambda: len(recorder.calls) == 1, "the job to run")
-    assert recorder.requests() == [REQUEST]
-    wait_for(lambda: queue.stats().jobs.get("succeeded") == 1, "the job to finish")
-    assert queue.stats().pending == 0
+    assert [call.delivery_id for call in recorder.calls] == [REQUEST.delivery_id]
 
 
-def test_job_running_when_the_process_is_killed_runs_again_with_one_retry_less(
-    make_settings: MakeSettings, queues: list[JobQueue]
+def test_a_run_whose_worker_was_killed_runs_again_without_counting_an_error(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:
-    settings = make_settings(workers=1)
-    JobQueue(settings).enqueue(REQUEST)
+    first = make_queue(make_settings, store, queues)
+    first.enqueue(REQUEST)
+    data_dir = first._settings.data_dir
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.app.queue_worker", str(settings.data_dir), "hang"], cwd=ROOT
+        [sys.executable, "-m", "tests.app.queue_worker", str(data_dir), "hang", *([store] if store else [])],
+        cwd=ROOT,
     )
     try:
-        wait_for((settings.data_dir / STARTED_FILE).exists, "the job to start")
+        wait_for((data_dir / STARTED_FILE).exists, "the job to start")
     finally:
         worker.kill()
         worker.wait()
     recorder = Recorder()
-    queue = JobQueue(settings, runner=recorder)
-    queues.append(queue)
-    queue.start()
-    wait_for(lambda: len(recorder.calls) == 1, "the interrupted job to run again")
-    assert recorder.requests() == [REQUEST]
+    # On Redis another worker takes the run over once the dead one's lease expires.
+    queue = start(make_queue(make_settings, store, queues, recorder), queues, store)
+    wait_for(lambda: record(queue, REQUEST.delivery_id).state == DONE, "the interrupted run to finish")
+    run = record(queue, REQUEST.delivery_id)
+    assert [call.delivery_id for call in recorder.calls] == [REQUEST.delivery_id]
+    assert (run.starts, run.errors, run.conclusion) == (2, 0, "success")
 
 
-def test_job_interrupted_with_no_retries_left_is_dropped(
-    make_settings: MakeSettings, queues: list[JobQueue]
+def test_transient_errors_are_retried_until_the_outage_deadline_then_given_up(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:
-    settings = make_settings(workers=1)
-    queue = JobQueue(settings)
-    task = queue._task.s(REQUEST.__dict__)
-    task.retries = 0  # it was interrupted as often as it may be
-    queue._storage.mark_running(task.id, queue.huey.serialize_task(task))
-    queue._storage.mark_running("other", queue.huey.serialize_task(queue._task.s(request("d-9").__dict__)))
-    recorder = Recorder()
-    restarted = JobQueue(settings, runner=recorder)
-    queues.append(restarted)
-    restarted.start()
-    wait_for(lambda: len(recorder.calls) == 1, "the job with retries left to run")
-    time.sleep(0.3)
-    assert recorder.requests() == [request("d-9")]
-    assert restarted.stats().running == 0
-
-
-@pytest.fixture
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queue_module, "RETRY_DELAY_SECONDS", 0)
-
-
-@pytest.mark.usefixtures("no_retry_delay")
-def test_transient_failures_are_retried_a_bounded_number_of_times(
-    make_settings: MakeSettings, queues: list[JobQueue]
-) -> None:
-    recorder = Recorder([ConnectionError("reset")] * 10)
-    queue = JobQueue(make_settings(), runner=recorder)
-    queues.append(queue)
+    recorder = Recorder(always=ConnectionError("reset"))
+    queue = make_queue(
+        make_settings, store, queues, recorder, outage_deadline_seconds=0.5, retry_max_seconds=0.1
+    )
     queue.enqueue(request())
-    queue.start()
-    wait_for(lambda: queue.stats().jobs.get("failed") == 1, "the job to give up")
-    time.sleep(0.3)
-    assert len(recorder.calls) == 1 + RETRIES
-    # The job knows when the queue would try again (0 s here), and that the last attempt is the last.
-    assert [call.retry_in for call in recorder.calls] == [0.0] * RETRIES + [None]
-    assert queue.stats().jobs == {"retried": RETRIES, "failed": 1}
-    assert (queue.stats().pending, queue.stats().running) == (0, 0)
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the run to be given up")
+    run = record(queue)
+    assert len(recorder.calls) >= 2 and run.errors == len(recorder.calls) - 1
+    assert [delivery for delivery, _err in recorder.given_up] == ["d-1"]
+    assert run.conclusion == "error" and "reset" in (run.detail or "")
 
 
-@pytest.mark.usefixtures("no_retry_delay")
-def test_transient_failure_then_success(make_settings: MakeSettings, queues: list[JobQueue]) -> None:
+def test_transient_failure_then_success(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
     recorder = Recorder([TimeoutError("slow")])
-    queue = JobQueue(make_settings(), runner=recorder)
-    queues.append(queue)
+    queue = make_queue(make_settings, store, queues, recorder)
     queue.enqueue(request())
-    queue.start()
-    wait_for(lambda: queue.stats().jobs.get("succeeded") == 1, "the retry to succeed")
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the retry to succeed")
     assert [call.delivery_id for call in recorder.calls] == ["d-1", "d-1"]
+    assert (record(queue).conclusion, recorder.given_up) == ("success", [])
 
 
-@pytest.mark.usefixtures("no_retry_delay")
-def test_a_bug_is_not_retried(make_settings: MakeSettings, queues: list[JobQueue]) -> None:
+def test_a_bug_is_not_retried_and_its_run_is_given_up(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
     recorder = Recorder([KeyError("pull_request")])
-    queue = JobQueue(make_settings(), runner=recorder)
-    queues.append(queue)
+    queue = make_queue(make_settings, store, queues, recorder)
     queue.enqueue(request())
-    queue.start()
-    wait_for(lambda: queue.stats().jobs.get("failed") == 1, "the job to fail")
-    time.sleep(0.3)
-    assert len(recorder.calls) == 1
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the run to be given up")
+    assert len(recorder.calls) == 1 and len(recorder.given_up) == 1
 
 
 def rate_limited(seconds: int) -> SecondaryRateLimitExceeded:
@@ -205,23 +253,84 @@ def rate_limited(seconds: int) -> SecondaryRateLimitExceeded:
     return SecondaryRateLimitExceeded(GitHubResponse(raw, object), timedelta(seconds=seconds))
 
 
-def test_rate_limited_job_waits_as_long_as_github_asks(
-    make_settings: MakeSettings, queues: list[JobQueue]
+def test_rate_limited_run_is_due_no_sooner_than_github_asks(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:
     recorder = Recorder([rate_limited(600)])
-    queue = JobQueue(make_settings(), runner=recorder)
-    queues.append(queue)
+    queue = make_queue(make_settings, store, queues, recorder)
     queue.enqueue(request())
-    queue.start()
-    # huey signals the error before it stores the retry in its schedule: wait for both.
-    wait_for(
-        lambda: queue.stats().jobs.get("retried") == 1 and len(queue.huey.scheduled()) == 1,
-        "the job to be rescheduled",
-    )
-    [scheduled] = queue.huey.scheduled()
-    wait = scheduled.eta.replace(tzinfo=UTC) - datetime.now(UTC)
-    assert timedelta(seconds=590) < wait <= timedelta(seconds=600)
-    assert queue.stats().pending == 1
+    before = time.time()
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).errors == 1, "the run to be put back")
+    run = record(queue)
+    assert run.state == QUEUED and run.due >= before + 600
+
+
+def test_runs_of_one_pull_request_never_overlap_across_workers(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def runner(settings: Settings, request: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
+        holder = leases.acquire("7/octo/demo#3")
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        with lock:
+            inside[0] -= 1
+        leases.release("7/octo/demo#3", holder)
+        return RunOutcome("success")
+
+    workers = 2 if store is None else 1
+    one = JobQueue(make_settings(redis_url=store, workers=workers, **FAST), runner=runner)
+    for number in range(6):
+        one.enqueue(request(f"d-{number}", head=f"{number:040d}", pull=number + 10))
+    start(one, queues, store)
+    if store is not None:  # a second process's queue on the same Redis
+        start(JobQueue(make_settings(redis_url=store, **FAST), runner=runner), queues, store)
+    wait_for(lambda: one.stats().pending + one.stats().running == 0, "every run to finish")
+    assert most[0] == 1
+
+
+def test_newest_head_runs_and_older_ones_are_superseded(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    recorder = Recorder()
+    queue = make_queue(make_settings, store, queues, recorder, settle_seconds=0.3)
+    heads = [f"{number:040d}" for number in range(10)]
+    for number, head in enumerate(heads):
+        queue.enqueue(request(f"d-{number}", head=head))
+    start(queue, queues, store)
+    wait_for(lambda: all(run.state == DONE for run in queue.recent(100)), "every run to finish")
+    superseded = {call.head_sha: call.superseded_by for call in recorder.calls}
+    assert superseded == {**{head: heads[-1] for head in heads[:-1]}, heads[-1]: None}
+
+
+def test_stop_hands_a_running_job_back_and_the_next_start_runs_it(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(settings: Settings, request: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
+        started.set()
+        release.wait(WAIT_SECONDS)
+        return RunOutcome("success")
+
+    settings = make_settings(redis_url=store, shutdown_grace_seconds=0.2, **FAST)
+    queue = JobQueue(settings, runner=slow)
+    queue.enqueue(request())
+    queue.start(exclusive=store is None)
+    assert started.wait(WAIT_SECONDS)
+    assert queue.stop() == ["d-1"]
+    assert record(queue).state == QUEUED
+    release.set()
+    recorder = Recorder()
+    again = start(JobQueue(settings, runner=recorder), queues, store)
+    wait_for(lambda: record(again).state == DONE, "the handed back run to finish")
+    assert [call.delivery_id for call in recorder.calls] == ["d-1"]
 
 
 @pytest.mark.parametrize(
@@ -249,14 +358,6 @@ def test_the_jobs_transient_error_says_how_long_to_wait() -> None:
     error = TransientGitHubError("GitHub answered 502 three times", 90.0)
     assert is_transient(error)
     assert retry_after(error) == 90.0
-
-
-def test_stats_count_workers(make_settings: MakeSettings, queues: list[JobQueue]) -> None:
-    queue = JobQueue(make_settings(workers=3))
-    assert queue.stats().workers_alive is None
-    queues.append(queue)
-    queue.start()
-    assert queue.stats().workers_alive == 3
 
 
 @pytest.mark.parametrize(("status", "transient"), [(404, False), (403, False), (429, True), (502, True)])

@@ -373,6 +373,32 @@ def test_healthz_is_503_when_the_queue_cannot_be_read(
     assert response.json()["status"] == "queue unreachable"
 
 
+def test_readyz_is_503_when_the_store_cannot_be_read(
+    make_settings: MakeSettings, start_server: StartServer
+) -> None:
+    url = start_server(create_app(make_settings(), queue=UnreadableQueue()))
+    response = httpx.get(f"{url}/readyz")
+    assert (response.status_code, response.json()["status"]) == (503, "queue unreachable")
+
+
+def test_readyz_is_200_when_the_queue_answers(served: Served) -> None:
+    response = httpx.get(f"{served.url}/readyz")
+    assert (response.status_code, response.json()["status"]) == (200, "ready")
+
+
+def test_readyz_is_503_in_setup_mode(make_settings: MakeSettings, start_server: StartServer) -> None:
+    url = start_server(create_app(make_settings(app_id=None, private_key=None, webhook_secret=None)))
+    assert httpx.get(f"{url}/readyz").status_code == 503
+
+
+def test_home_page_lists_the_last_deliveries_and_their_runs(served: Served) -> None:
+    deliver(served.url, "pull_request", example("pull_request.opened"), delivery="guid-home")
+    page = httpx.get(f"{served.url}/").text
+    assert "Last deliveries and runs" in page
+    assert "guid-home" in page and "pull_request.opened" in page and "Codertocat/Hello-World#" in page
+    assert "<td>queued</td>" in page
+
+
 def test_healthz_reports_the_queue(served: Served) -> None:
     deliver(served.url, "pull_request", example("pull_request.opened"))
     assert httpx.get(f"{served.url}/healthz").json() == {

@@ -1,0 +1,216 @@
+"""Webhook load: the real server behind 50 concurrent clients, against the GitHub simulator.
+
+Serves the simulator (tests/github_sim) on loopback in this process, opens N pull requests
+on it (one small risky file each), starts the App as a deployment would and sends each pull
+request a signed ``pull_request.opened`` delivery from C concurrent clients:
+
+- ``sqlite``: one ``faultline serve`` (receiver and workers in one process, SQLite queue);
+- ``redis``: ``faultline web`` plus W ``faultline worker`` processes over a redis-server
+  (the Debian package) started here on a free port.
+
+The simulator and the clients share this process (and its GIL): the acknowledgement times
+include the clients waiting while the simulator serves the workers' calls.
+
+Prints, per mode: acknowledgement p50/p95/p99, deliveries per second, the time until every
+check run is completed, and the counts that must be exact: completed check runs = distinct
+heads, duplicate comments 0, lost heads 0, in progress 0.
+
+    python bench/webhook_load.py [--pulls 200] [--clients 50] [--workers 2] [--modes sqlite,redis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from faultline.app.web.webhooks import sign  # noqa: E402
+from tests.app.redis_server import RedisServer, free_port  # noqa: E402
+from tests.app.sim_fixtures import FULL_NAME, OWNER  # noqa: E402
+from tests.github_sim import GitHubSim, PullRequest, running_sim  # noqa: E402
+from tests.github_sim.webhooks import pull_request_payload  # noqa: E402
+
+RISKY = "def load(path):\n    try:\n        return open(path).read()\n    except Exception:\n        pass\n"
+WAIT_SECONDS = 900.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def env_for(sim: GitHubSim, base_url: str, data_dir: Path, redis_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
+    env |= {
+        "FAULTLINE_APP_ID": str(sim.app.id),
+        "FAULTLINE_PRIVATE_KEY": sim.app.private_pem,
+        "FAULTLINE_WEBHOOK_SECRET": sim.app.webhook_secret,
+        "FAULTLINE_GITHUB_API_URL": base_url.rstrip("/"),
+        "FAULTLINE_DATA_DIR": str(data_dir),
+        "FAULTLINE_ENV_FILE": str(data_dir / "none.env"),
+        "FAULTLINE_SETTLE_SECONDS": "0",
+    }
+    if redis_url is not None:
+        env["FAULTLINE_REDIS_URL"] = redis_url
+    return env
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    command = [sys.executable, "-m", "faultline.app.cli.main", *args]
+    return subprocess.Popen(command, env=env, stdout=handle, stderr=handle)
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the server at {url} did not become ready")
+
+
+async def send_all(url: str, secret: str, bodies: list[bytes], clients: int) -> list[float]:
+    limit = asyncio.Semaphore(clients)
+    acks: list[float] = []
+
+    async def one(client: httpx.AsyncClient, body: bytes) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "pull_request",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": sign(secret, body),
+        }
+        async with limit:
+            started = time.perf_counter()
+            try:
+                response = await client.post(f"{url}/webhook", content=body, headers=headers)
+            except httpx.TransportError:
+                # A keep-alive connection the server closed as it was reused: send the same
+                # delivery again, as GitHub's redelivery would (its id makes it a duplicate).
+                response = await client.post(f"{url}/webhook", content=body, headers=headers)
+            acks.append(time.perf_counter() - started)
+        if response.status_code != 202:
+            raise SystemExit(f"delivery answered {response.status_code}: {response.text}")
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await asyncio.gather(*(one(client, body) for body in bodies))
+    return acks
+
+
+def counts(sim: GitHubSim, pulls: list[PullRequest]) -> dict[str, int]:
+    heads = {pull.head_sha for pull in pulls}
+    runs = [run for run in sim.check_runs(FULL_NAME) if run.head_sha in heads]
+    done = {run.head_sha for run in runs if run.status == "completed"}
+    bodies: Counter[tuple[int, str, str]] = Counter()
+    for pull in pulls:
+        for comment in sim.review_comments(pull):
+            if comment.user is sim.app.bot and comment.in_reply_to is None:
+                bodies[(pull.number, comment.path, comment.body)] += 1
+    return {
+        "heads": len(heads),
+        "completed": len(done),
+        "check_runs": len(runs),
+        "in_progress": sum(1 for run in runs if run.status != "completed"),
+        "lost": len(heads - {run.head_sha for run in runs}),
+        "duplicate_comments": sum(count - 1 for count in bodies.values()),
+    }
+
+
+def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Path) -> None:
+    with running_sim() as running:
+        sim = running.sim
+        sim.add_repo(FULL_NAME)
+        main = sim.commit(FULL_NAME, {"README.md": "# shop\n"}, branch="main")
+        installation = sim.add_installation(OWNER)
+        pulls = []
+        for number in range(pulls_wanted):
+            head = sim.commit(FULL_NAME, {f"app/load_{number}.py": RISKY}, parent=main)
+            pulls.append(sim.open_pull(FULL_NAME, head, user="alice"))
+        bodies = [
+            json.dumps(pull_request_payload(sim, pull, "opened", installation=installation)).encode()
+            for pull in pulls
+        ]
+        redis = None
+        processes: list[subprocess.Popen[bytes]] = []
+        data_dir = folder / mode
+        data_dir.mkdir(parents=True)
+        try:
+            if mode == "redis":
+                redis = RedisServer(folder / "redis", durable=True)
+                redis.start()
+            env = env_for(sim, running.base_url, data_dir, redis.url if redis else None)
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            command = "serve" if redis is None else "web"
+            processes.append(spawn([command, "--port", str(port)], env, data_dir / "web.log"))
+            if redis is not None:
+                for number in range(workers):
+                    processes.append(spawn(["worker"], env, data_dir / f"worker-{number}.log"))
+            wait_ready(url)
+            started = time.perf_counter()
+            acks = asyncio.run(send_all(url, sim.app.webhook_secret, bodies, clients))
+            sent = time.perf_counter() - started
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                figures = counts(sim, pulls)
+                if figures["completed"] == figures["heads"] and figures["in_progress"] == 0:
+                    break
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            finished = time.perf_counter() - started
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=60)
+            if redis is not None:
+                redis.stop()
+    label = "sqlite (serve, embedded workers)" if mode == "sqlite" else f"redis (web + {workers} workers)"
+    ms = [ack * 1000 for ack in acks]
+    print(f"== {label}: {len(bodies)} deliveries, {clients} clients")
+    print(
+        f"ack ms p50/p95/p99 {percentile(ms, 0.5):.0f}/{percentile(ms, 0.95):.0f}/{percentile(ms, 0.99):.0f}"
+        f" (mean {statistics.mean(ms):.0f}); {len(bodies) / sent:.0f} deliveries/s"
+    )
+    print(f"every check run completed after {finished:.1f} s")
+    print(
+        f"completed check runs {figures['completed']} = distinct heads {figures['heads']}"
+        f" (check runs {figures['check_runs']}); duplicate comments {figures['duplicate_comments']};"
+        f" lost {figures['lost']}; in progress {figures['in_progress']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pulls", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--modes", default="sqlite,redis")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="webhook-load-") as folder:
+        for mode in args.modes.split(","):
+            measure(mode, args.pulls, args.clients, args.workers, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
