@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     env_file: Path = Path(".env")
     workers: int = Field(default=2, ge=1, le=32)
     max_body_bytes: int = 25 * 1024 * 1024
+    # Scale-out mode: the queue and the web processes' shared memory live in this Redis.
+    redis_url: str | None = None
+    # Missed deliveries: how often GitHub's delivery log is scanned for failed ones (0: never),
+    # and how far back the first scan looks (GitHub keeps deliveries 3 days).
+    redeliver_every_seconds: float = Field(default=600, ge=0)
+    redeliver_lookback_hours: float = Field(default=24, gt=0, le=72)
 
     @field_validator("private_key", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from faultline import __version__
 from faultline.app.observe import metrics as observed
 from faultline.app.settings import Settings
+from faultline.app.web.redeliver import recovering
 from faultline.app.web.setup import (
     ALREADY_STORED,
     STATE_COOKIE,
@@ -201,7 +202,8 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("serving", mode="configured" if settings.configured else "setup", url=settings.public_url)
-        yield
+        async with recovering(settings):  # missed deliveries, asked again (redeliver.py)
+            yield
 
     app = FastAPI(title="Faultline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(packages=[("faultline.app.web", "static")]), name="static")
