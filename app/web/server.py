@@ -8,6 +8,7 @@ webhook answers 503 until the next start.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from html import escape
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from faultline import __version__
 from faultline.app.observe import metrics as observed
 from faultline.app.settings import Settings
+from faultline.app.web.log_context import delivery_fields
 from faultline.app.web.redeliver import recovering
 from faultline.app.web.setup import (
     ALREADY_STORED,
@@ -101,6 +103,7 @@ class WebhookReceiver:
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
         # "event" is structlog's key for the message itself, hence "github_event".
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(delivery=delivery or None, github_event=event or None):
             try:
                 return await self._receive(request, event, delivery)
@@ -109,6 +112,8 @@ class WebhookReceiver:
                 log.exception("delivery failed")
                 self.metrics.delivery(event, "error")
                 return JSONResponse({"error": "internal error", "delivery": delivery}, 500)
+            finally:
+                observed.WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
 
     async def _receive(self, request: Request, event: str, delivery: str) -> Response:
         secret, queue = self.settings.webhook_secret, self.queue
@@ -127,7 +132,7 @@ class WebhookReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return self._refuse(event, 400, "body is not JSON")
-        with structlog.contextvars.bound_contextvars(action=_action(payload), repo=_repo(payload)):
+        with structlog.contextvars.bound_contextvars(**delivery_fields(payload)):
             return await self._dispatch(queue, event, delivery, payload)
 
     async def _dispatch(self, queue: Queue, event: str, delivery: str, payload: Any) -> Response:
@@ -176,17 +181,6 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
 def _header_text(text: str) -> str:
     # A reason may quote payload text; header values must be plain ASCII here.
     return text.encode("ascii", "backslashreplace").decode("ascii")[:300]
-
-
-def _action(payload: Any) -> str | None:
-    action = payload.get("action") if isinstance(payload, dict) else None
-    return action if isinstance(action, str) else None
-
-
-def _repo(payload: Any) -> str | None:
-    repository = payload.get("repository") if isinstance(payload, dict) else None
-    name = repository.get("full_name") if isinstance(repository, dict) else None
-    return name if isinstance(name, str) else None
 
 
 def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:

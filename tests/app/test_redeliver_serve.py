@@ -138,7 +138,19 @@ def test_deliveries_missed_during_a_deploy_are_redelivered_once_and_analysed_onc
     wait_for(lambda: all(completed(github, pull) for pull in missed), "not recovered", serve)
     # The scan after the start-up one finds nothing left to ask.
     wait_for(lambda: len(serve.lines("redelivery scan")) >= 2, "no second scan", serve)
+    metrics = httpx.get(f"{serve.url}/metrics").text
     serve.stop()
+
+    assert 'faultline_redeliveries_requested_total{outcome="requested"} 2.0' in metrics
+    assert "faultline_webhook_ack_seconds_count 2.0" in metrics
+    queued = serve.lines("delivery queued")
+    assert {(line["delivery"], line["pull"], line["head_sha"]) for line in queued} == {
+        (guid, pull.number, pull.head_sha) for guid, pull in zip(lost, missed, strict=True)
+    }
+    assert all(
+        (line["github_event"], line["action"], line["repo"]) == ("pull_request", "opened", REPO)
+        for line in queued
+    )
 
     scans = serve.lines("redelivery scan")
     assert [scan["requested"] for scan in scans[:2]] == [2, 0]
