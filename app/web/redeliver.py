@@ -49,6 +49,7 @@ REMEMBERED = timedelta(days=4)
 # A scan asks at most this many; the rest wait for the next scan (its window stays open).
 MAX_ASKS_PER_SCAN = 500
 SQLITE_IN_CHUNK = 500
+FIRST_SCAN_DELAY_SECONDS = 3.0
 
 Accepted = Callable[[Collection[str]], set[str]]
 
@@ -195,7 +196,10 @@ class Redeliverer:
         memory = SqliteMemory(settings.data_dir / MEMORY_FILE)
         return cls(settings, memory, accepted_in_queue(settings.queue_path))
 
-    async def run(self) -> None:
+    async def run(self, first_delay: float = FIRST_SCAN_DELAY_SECONDS) -> None:
+        # The lifespan starts this before uvicorn listens: a redelivery GitHub sends at once
+        # must find the port open, or it fails and is never asked for again.
+        await asyncio.sleep(first_delay)
         while True:
             try:
                 result = await self.scan()

@@ -242,7 +242,7 @@ def test_a_bad_answer_is_survived_and_the_next_period_scans_again(
     sim.sim.fail("GET", "/app/hook/deliveries", status=404, times=1)
 
     async def run_until_redelivered() -> None:
-        task = asyncio.create_task(Redeliverer.for_settings(settings).run())
+        task = asyncio.create_task(Redeliverer.for_settings(settings).run(first_delay=0))
         deadline = time.monotonic() + 20
         while not sim.sim.requests_matching("POST", "/app/hook/deliveries/*/attempts"):
             assert not task.done() and time.monotonic() < deadline
