@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,7 +311,14 @@ def run(pulls: int, clients: int, modes: list[str], checks_timeout: float) -> No
             while time.monotonic() < deadline:
                 runs = {(r.head_sha, r.status) for r in sim.check_runs("acme/shop")}
                 if all((pr.head_sha, "completed") in runs for pr in opened):
-                    return time.monotonic() - sent
+                    took = time.monotonic() - sent
+                    per_head = Counter(r.head_sha for r in sim.check_runs("acme/shop"))
+                    print(
+                        f"embedded: {sum(per_head.values())} check runs for {len(opened)} heads, "
+                        f"at most {max(per_head.values())} on one head",
+                        file=sys.stderr,
+                    )
+                    return took
                 time.sleep(0.5)
             return None
 
@@ -319,7 +327,11 @@ def run(pulls: int, clients: int, modes: list[str], checks_timeout: float) -> No
             print(f"measuring {mode}...", file=sys.stderr)
             figures.append(measure(mode, env, payloads, app.webhook_secret, clients, every_head_checked))
             sim.requests.clear()
-    print(f"{pulls} pull_request deliveries, {clients} concurrent clients, {os.cpu_count()} cores")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"{pulls} pull_request deliveries, {clients} concurrent clients, "
+        f"{os.cpu_count()} cores, load average {load}"
+    )
     report(figures)
 
 
