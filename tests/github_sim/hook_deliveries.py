@@ -83,18 +83,14 @@ class HookDeliveries:
         self._ids = itertools.count(FIRST_DELIVERY_ID)
         self._lock = threading.Lock()
         self._pending: list[threading.Thread] = []
-        # One client for every attempt: building one costs a TLS context (~0.1 s). No keep-alive,
-        # as GitHub opens a connection per delivery, and a restarted target must not meet a dead one.
-        self._client = httpx.Client(
-            timeout=DELIVERY_TIMEOUT, limits=httpx.Limits(max_keepalive_connections=0)
-        )
+        self._http: httpx.Client | None = None
 
     def send(self, app: App, event: str, payload: dict[str, Any], url: str | None = None) -> str:
         """Deliver ``payload`` to ``url`` (the App's webhook URL by default) now; returns the guid."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         guid = str(uuid.uuid4())
         attempt = self._record(app, event, payload, guid, _headers(app, event, guid, body), body, False)
-        _post(self._client, attempt, url or self._target())
+        _post(self._client(), attempt, url or self._target())
         return guid
 
     def redeliver(self, original: Attempt) -> Attempt:
@@ -106,7 +102,7 @@ class HookDeliveries:
         )
         target = self._target()
         thread = threading.Thread(
-            target=_post, args=(self._client, attempt, target), name="sim-redelivery", daemon=True
+            target=_post, args=(self._client(), attempt, target), name="sim-redelivery", daemon=True
         )
         with self._lock:
             self._pending.append(thread)
@@ -134,6 +130,16 @@ class HookDeliveries:
         """Every attempt of one delivery, first first."""
         with self._lock:
             return [a for a in self.attempts if a.guid == guid]
+
+    def _client(self) -> httpx.Client:
+        # One client for every attempt, made on the first (each costs a TLS context, ~0.1 s,
+        # and most simulators never deliver). No keep-alive: GitHub opens a connection per
+        # delivery, and a restarted target must not meet a dead one.
+        with self._lock:
+            if self._http is None:
+                limits = httpx.Limits(max_keepalive_connections=0)
+                self._http = httpx.Client(timeout=DELIVERY_TIMEOUT, limits=limits)
+            return self._http
 
     def _target(self) -> str:
         if self.url is None:
