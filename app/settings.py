@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     settle_seconds: float = Field(default=2.0, ge=0)
     # SIGTERM: running jobs get this long to finish; the rest go back to the queue.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Missed deliveries: how often GitHub's delivery log is scanned for failed ones (0: never),
+    # and how far back the first scan looks (GitHub keeps deliveries 3 days).
+    redeliver_every_seconds: float = Field(default=600, ge=0)
+    redeliver_lookback_hours: float = Field(default=24, gt=0, le=72)
 
     @field_validator("private_key", mode="before")
     @classmethod

@@ -43,3 +43,9 @@ REDELIVERIES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+WEBHOOK_ACK_SECONDS = Histogram(
+    "faultline_webhook_ack_seconds",
+    "Time the receiver took to answer a delivery (GitHub gives it 10 seconds), every answer included",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)

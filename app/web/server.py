@@ -8,6 +8,7 @@ webhook answers 503 until the next start.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from html import escape
@@ -28,6 +29,8 @@ from faultline.app.observe import metrics as observed
 from faultline.app.observe.feedback import FeedbackCollector, FeedbackStore
 from faultline.app.settings import Settings
 from faultline.app.web.feedback import add_feedback_page
+from faultline.app.web.log_context import delivery_fields
+from faultline.app.web.redeliver import recovering
 from faultline.app.web.setup import (
     ALREADY_STORED,
     STATE_COOKIE,
@@ -106,6 +109,7 @@ class WebhookReceiver:
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
         # "event" is structlog's key for the message itself, hence "github_event".
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(delivery=delivery or None, github_event=event or None):
             try:
                 return await self._receive(request, event, delivery)
@@ -114,6 +118,8 @@ class WebhookReceiver:
                 log.exception("delivery failed")
                 self.metrics.delivery(event, "error")
                 return JSONResponse({"error": "internal error", "delivery": delivery}, 500)
+            finally:
+                observed.WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
 
     async def _receive(self, request: Request, event: str, delivery: str) -> Response:
         secret, queue = self.settings.webhook_secret, self.queue
@@ -134,7 +140,7 @@ class WebhookReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return self._refuse(event, 400, "body is not JSON")
-        with structlog.contextvars.bound_contextvars(action=_action(payload), repo=_repo(payload)):
+        with structlog.contextvars.bound_contextvars(**delivery_fields(payload)):
             return await self._dispatch(queue, event, delivery, payload)
 
     async def _dispatch(self, queue: Queue, event: str, delivery: str, payload: Any) -> Response:
@@ -185,17 +191,6 @@ def _header_text(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")[:300]
 
 
-def _action(payload: Any) -> str | None:
-    action = payload.get("action") if isinstance(payload, dict) else None
-    return action if isinstance(action, str) else None
-
-
-def _repo(payload: Any) -> str | None:
-    repository = payload.get("repository") if isinstance(payload, dict) else None
-    name = repository.get("full_name") if isinstance(repository, dict) else None
-    return name if isinstance(name, str) else None
-
-
 def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     """The ASGI app. ``queue`` defaults to the SQLite queue in the data dir (its workers are
     started by ``serve``, not here)."""
@@ -209,7 +204,8 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("serving", mode="configured" if settings.configured else "setup", url=settings.public_url)
-        yield
+        async with recovering(settings, queue):  # missed deliveries, asked again (redeliver.py)
+            yield
         receiver.draining = True
 
     app = FastAPI(title="Faultline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)

@@ -168,6 +168,12 @@ def request_for(event: str, payload: Any, delivery_id: str, *, app_id: int | Non
         raise PayloadError(_first_error(err)) from None
 
 
+def may_start_a_run(event: str, action: str | None) -> bool:
+    """Whether a delivery of this event and action can start a run (the rest are acknowledged
+    and ignored whatever their payload): what is worth asking GitHub to redeliver."""
+    return event in HANDLED_EVENTS and action is not None and _relevant_action(event, action)
+
+
 def _relevant_action(event: str, action: str) -> bool:
     if event == "pull_request":
         return action in PULL_REQUEST_ACTIONS

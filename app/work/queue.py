@@ -76,6 +76,10 @@ class Queue(Protocol):
         """Raises when the queue cannot be read."""
         ...
 
+    def accepted(self, delivery_id: str) -> bool:
+        """Whether a run was admitted for this delivery (raises when the store cannot be read)."""
+        ...
+
 
 class _QuietConsumer(Consumer):  # type: ignore[misc]
     """huey's consumer without its signal handlers: the command owns the process's signals."""
@@ -145,6 +149,9 @@ class JobQueue:
 
     def recent(self, limit: int = 20) -> list[RunRecord]:
         return self.store.recent(limit)
+
+    def accepted(self, delivery_id: str) -> bool:
+        return self.store.request(delivery_id) is not None
 
     def pending_requests(self) -> list[AnalysisRequest]:
         """The runs waiting on the queue, oldest first."""

@@ -65,6 +65,8 @@ def make_settings(tmp_path: Path) -> MakeSettings:
             "data_dir": tmp_path / "data",
             "env_file": tmp_path / ".env",
             "public_url": "http://127.0.0.1:8000",
+            # No scan of GitHub's delivery log unless a test asks for one (it would call GitHub).
+            "redeliver_every_seconds": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -332,6 +332,9 @@ class BrokenQueue:
     def stats(self) -> QueueStats:
         return self.real.stats()
 
+    def accepted(self, delivery_id: str) -> bool:
+        return self.real.accepted(delivery_id)
+
 
 def test_queue_failure_is_500_and_the_redelivery_is_queued(
     make_settings: MakeSettings, start_server: StartServer
@@ -361,6 +364,9 @@ class UnreadableQueue:
         raise AssertionError("not called")
 
     def stats(self) -> QueueStats:
+        raise OSError("disk I/O error")
+
+    def accepted(self, delivery_id: str) -> bool:
         raise OSError("disk I/O error")
 
 

@@ -14,6 +14,7 @@ from . import auth
 from .budgets import RateBudgets
 from .faults import FaultSwitches, Rule
 from .gitdata import FileChange, diff_trees
+from .hook_deliveries import HookDeliveries
 from .records import (
     App,
     CheckRun,
@@ -99,6 +100,7 @@ class GitHubSim(FaultSwitches):
         self.requests: list[RequestRecord] = []
         self.rules: list[Rule] = []
         self.token_lifetime = timedelta(hours=1)
+        self.hook_deliveries = HookDeliveries()
         self._diffs: dict[tuple[str, str], list[FileChange]] = {}
         self.app = self.add_app()
 

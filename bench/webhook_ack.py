@@ -1,0 +1,367 @@
+"""How fast the receiver acknowledges deliveries, against a peer that only checks the signature.
+
+Serves the GitHub simulator (tests/github_sim) on loopback in this process with one
+installation and ``--pulls`` open pull requests, then, for each mode, starts a server
+process on a free port over a fresh temp data dir and has a client process (``--clients``
+concurrent httpx async clients) send one signed ``pull_request.opened`` delivery per pull
+request. Prints acknowledgement p50/p95/p99 and deliveries per second per mode, and the
+ratio of each Faultline mode to the peer:
+
+- ``embedded``: ``faultline serve`` as deployed by default, its workers analysing the pull
+  requests against the simulator while the receiver answers (and the time until every head
+  has a completed check run);
+- ``receiver``: the same web app over the same SQLite queue with no worker started (there is
+  no setting to turn the workers off; this is what a receiver in front of separate workers does);
+- ``peer``: a minimal Starlette app on the same uvicorn settings that verifies the HMAC and
+  answers 202: the floor for any Python receiver on this machine.
+
+    python bench/webhook_ack.py [--pulls 200] [--clients 50] [--modes embedded,receiver,peer]
+
+The client runs in a process of its own, so the simulator (busy in embedded mode) does not
+share its interpreter; the modes run one after the other, so the figures of a shared machine
+are best compared within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+START_TIMEOUT = 30.0
+MODES = ("embedded", "receiver", "peer")
+
+
+@dataclass(frozen=True)
+class Figures:
+    mode: str
+    latencies: list[float]  # seconds, one per delivery
+    seconds: float  # wall time of the whole send
+    statuses: dict[str, int]
+    checks_seconds: float | None = None  # embedded: until every head has a completed check run
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# -- the client process -------------------------------------------------------------------------
+
+
+async def send_all(url: str, deliveries: list[dict[str, Any]], clients: int) -> dict[str, Any]:
+    import ssl
+
+    import httpx
+
+    pending: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for item in deliveries:
+        pending.put_nowait(item)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    # Made before the clock starts, sharing one TLS context: each new one costs ~0.1 s of CPU.
+    tls = ssl.create_default_context()
+    pool = [httpx.AsyncClient(timeout=30, verify=tls) for _ in range(clients)]
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while not pending.empty():
+            item = pending.get_nowait()
+            started = time.perf_counter()
+            response = await http.post(url, content=item["body"].encode(), headers=item["headers"])
+            latencies.append(time.perf_counter() - started)
+            statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(http) for http in pool))
+    seconds = time.perf_counter() - started
+    await asyncio.gather(*(http.aclose() for http in pool))
+    return {"latencies": latencies, "seconds": seconds, "statuses": statuses}
+
+
+def client_main(url: str, payloads: Path, clients: int) -> None:
+    deliveries = json.loads(payloads.read_text())
+    print(json.dumps(asyncio.run(send_all(url, deliveries, clients))))
+
+
+# -- the servers --------------------------------------------------------------------------------
+
+
+def uvicorn_config(app: Any, port: int) -> Any:
+    import uvicorn
+
+    # As ``faultline serve`` configures uvicorn (app/cli/serve.py).
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, proxy_headers=True, server_header=False
+    )
+
+
+def receiver_main(port: int) -> None:
+    """The web app over the SQLite queue, no worker started."""
+    import uvicorn
+
+    from faultline.app.cli.serve import configure_logging, load_settings, open_queue
+    from faultline.app.web.server import create_app
+
+    settings = load_settings()
+    configure_logging(json_lines=True)
+    queue = open_queue(settings)
+    uvicorn.Server(uvicorn_config(create_app(settings, queue=queue), port)).run()
+
+
+def peer_main(port: int, secret: str) -> None:
+    """Verify the signature, answer 202: nothing more."""
+    import logging
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        given = request.headers.get("x-hub-signature-256", "")
+        if not hmac.compare_digest(sign(secret, body).encode(), given.encode()):
+            return JSONResponse({"error": "signature"}, 401)
+        return JSONResponse({"queued": True, "delivery": request.headers.get("x-github-delivery")}, 202)
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    logging.basicConfig(level=logging.INFO)  # an access line per request, as Faultline writes one
+    app = Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/healthz", health)])
+    uvicorn.Server(uvicorn_config(app, port)).run()
+
+
+def start(mode: str, port: int, env: dict[str, str], workdir: Path, secret: str) -> subprocess.Popen[bytes]:
+    me = [sys.executable, str(Path(__file__).resolve())]
+    command = {
+        "embedded": [sys.executable, "-m", "faultline.app.cli.main", "serve", "--port", str(port)],
+        "receiver": [*me, "--serve-receiver", str(port)],
+        "peer": [*me, "--serve-peer", str(port), "--secret", secret],
+    }[mode]
+    log = (workdir / f"{mode}.log").open("wb")
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=log)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", process, workdir / f"{mode}.log")
+    return process
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def deliveries(payloads: list[bytes], secret: str) -> list[dict[str, Any]]:
+    """Signed before the clock starts: the client measures the server, not its own HMACs."""
+    return [
+        {
+            "body": body.decode(),
+            "headers": {
+                "Content-Type": "application/json",
+                "User-Agent": "GitHub-Hookshot/044aadd",
+                "X-GitHub-Event": "pull_request",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": sign(secret, body),
+            },
+        }
+        for body in payloads
+    ]
+
+
+def measure(
+    mode: str, env: dict[str, str], payloads: list[bytes], secret: str, clients: int, checks: Any
+) -> Figures:
+    with tempfile.TemporaryDirectory(prefix=f"faultline-ack-{mode}-") as folder:
+        workdir = Path(folder)
+        port = free_port()
+        process = start(mode, port, env | {"FAULTLINE_DATA_DIR": str(workdir / "data")}, workdir, secret)
+        try:
+            batch = workdir / "deliveries.json"
+            batch.write_text(json.dumps(deliveries(payloads, secret)))
+            sent = time.monotonic()
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--client",
+                f"http://127.0.0.1:{port}/webhook",
+            ]
+            out = subprocess.run(
+                [*command, "--payloads", str(batch), "--clients", str(clients)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            result = json.loads(out.stdout)
+            checks_seconds = checks(sent) if mode == "embedded" and checks is not None else None
+        finally:
+            stop(process)
+    return Figures(mode, result["latencies"], result["seconds"], result["statuses"], checks_seconds)
+
+
+def report(figures: list[Figures]) -> None:
+    peer = next((f for f in figures if f.mode == "peer"), None)
+    print(f"{'mode':<10} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'deliv/s':>8}  statuses")
+    for item in figures:
+        cells = [item.percentile(p) for p in (50, 95, 99)]
+        print(
+            f"{item.mode:<10} {len(item.latencies):>5} {cells[0]:>8.1f} {cells[1]:>8.1f} {cells[2]:>8.1f} "
+            f"{item.per_second:>8.1f}  {item.statuses}"
+        )
+    for item in figures:
+        if item.checks_seconds is not None:
+            took = f"{item.checks_seconds:.1f} s"
+            print(f"{item.mode}: every head had a completed check run {took} after the first send")
+    if peer is None:
+        return
+    for item in figures:
+        if item is peer:
+            continue
+        ratios = [item.percentile(p) / peer.percentile(p) for p in (50, 95, 99)]
+        rate = item.per_second / peer.per_second
+        print(
+            f"{item.mode} / peer: p50 x{ratios[0]:.2f}, p95 x{ratios[1]:.2f}, p99 x{ratios[2]:.2f}, "
+            f"deliveries/s x{rate:.2f}; mean {statistics.mean(item.latencies) * 1000:.1f} ms "
+            f"vs {statistics.mean(peer.latencies) * 1000:.1f} ms"
+        )
+
+
+def run(pulls: int, clients: int, modes: list[str], checks_timeout: float) -> None:
+    from tests.github_sim import running_sim
+    from tests.github_sim.webhooks import pull_request_payload
+
+    with running_sim() as (sim, base_url):
+        sim.add_repo("acme/shop")
+        main = sim.commit("acme/shop", {"README.md": "shop\n"}, branch="main")
+        installation = sim.add_installation("acme")
+        opened = []
+        for n in range(pulls):
+            head = sim.commit("acme/shop", {f"app/mod{n}.py": f"def f{n}(a):\n    return a\n"}, parent=main)
+            opened.append(sim.open_pull("acme/shop", head, user="alice"))
+        payloads = [
+            json.dumps(pull_request_payload(sim, pr, "opened", installation=installation)).encode()
+            for pr in opened
+        ]
+        app = sim.app
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")} | {
+            "PYTHONPATH": str(ROOT),
+            "FAULTLINE_APP_ID": str(app.id),
+            "FAULTLINE_PRIVATE_KEY": app.private_pem,
+            "FAULTLINE_WEBHOOK_SECRET": app.webhook_secret,
+            "FAULTLINE_APP_SLUG": app.slug,
+            "FAULTLINE_GITHUB_API_URL": base_url,
+            # No scan of the delivery log during the measurement.
+            "FAULTLINE_REDELIVER_EVERY_SECONDS": "0",
+        }
+
+        def every_head_checked(sent: float) -> float | None:
+            deadline = time.monotonic() + checks_timeout
+            while time.monotonic() < deadline:
+                runs = {(r.head_sha, r.status) for r in sim.check_runs("acme/shop")}
+                if all((pr.head_sha, "completed") in runs for pr in opened):
+                    took = time.monotonic() - sent
+                    per_head = Counter(r.head_sha for r in sim.check_runs("acme/shop"))
+                    print(
+                        f"embedded: {sum(per_head.values())} check runs for {len(opened)} heads, "
+                        f"at most {max(per_head.values())} on one head",
+                        file=sys.stderr,
+                    )
+                    return took
+                time.sleep(0.5)
+            return None
+
+        figures = []
+        for mode in modes:
+            print(f"measuring {mode}...", file=sys.stderr)
+            figures.append(measure(mode, env, payloads, app.webhook_secret, clients, every_head_checked))
+            sim.requests.clear()
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"{pulls} pull_request deliveries, {clients} concurrent clients, "
+        f"{os.cpu_count()} cores, load average {load}"
+    )
+    report(figures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pulls", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--checks-timeout", type=float, default=600.0)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--payloads", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-receiver", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--secret", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client_main(args.client, args.payloads, args.clients)
+    elif args.serve_receiver:
+        receiver_main(args.serve_receiver)
+    elif args.serve_peer:
+        peer_main(args.serve_peer, args.secret)
+    else:
+        modes = [mode for mode in args.modes.split(",") if mode]
+        unknown = set(modes) - set(MODES)
+        if unknown:
+            parser.error(f"unknown modes: {', '.join(sorted(unknown))} (known: {', '.join(MODES)})")
+        run(args.pulls, args.clients, modes, args.checks_timeout)
+
+
+if __name__ == "__main__":
+    main()
