@@ -37,16 +37,26 @@ ABORT_CALLS = frozenset({"abort", "flask.abort", "werkzeug.exceptions.abort"})
 # Raising these is a way out of the program or a protocol, not an error with a cause.
 NOT_ERRORS = frozenset(
     {
-        "SystemExit",
-        "KeyboardInterrupt",
-        "StopIteration",
-        "StopAsyncIteration",
-        "GeneratorExit",
-        "NotImplementedError",
+        *("SystemExit", "KeyboardInterrupt", "StopIteration", "StopAsyncIteration", "GeneratorExit"),
+        *("NotImplementedError", "Exit", "Abort"),
     }
 )
-# Handlers whose error is a fact about the environment, which the new error states.
-EXPECTED_CAUGHT = frozenset({"ImportError", "ModuleNotFoundError"})
+# Caught errors that are an answer rather than a failure: a missing row, a duplicate key,
+# a missing module, bad input. The new error's message says what happened; the caught one
+# adds nothing an operator needs.
+ANSWER_WORDS = (
+    *("notfound", "doesnotexist", "noresult", "multipleresults", "integrity", "unique", "exists"),
+    *("duplicate", "validation", "import", "keyerror", "indexerror", "lookup", "valueerror"),
+    *("typeerror", "attributeerror", "decode", "parse", "invalid"),
+)
+# Raised errors that blame the request, beyond those ``client_errors.meaning`` knows.
+CLIENT_WORDS = ("exists", "conflict", "duplicate", "notallowed", "unsupported")
+# Caught errors that are an outage: the cause an operator has to find.
+OUTAGE_WORDS = (
+    *("connection", "timeout", "operational", "redis", "request", "http", "client", "transport"),
+    *("socket", "oserror", "ioerror", "database", "api", "service", "unavailable", "network"),
+)
+BROAD = frozenset({"Exception", "BaseException"})
 TEXT_CALLS = frozenset({"str", "repr", "format"})
 LOG_WORDS = ("log", "print", "echo", "sentry", "capture", "report", "record")
 
@@ -87,24 +97,28 @@ class ErrorCauseDropped(Rule):
     ## Why is this risky?
     FastAPI and Starlette turn an `HTTPException` into a response and log nothing;
     Flask does the same with `abort(500)`. The exception that caused it still sits on
-    the new one's `__context__`, but no handler reads it: the client gets "Search
+    the new one's `__context__`, but their own handlers never read it: the client gets "Search
     operation failed", the access log a 500, and the error that would say why (a
     timeout, a mapping error, a bad query) is recorded nowhere. Nobody can trace it.
 
     For another exception, Python's implicit chaining keeps the cause on
     `__context__` and an unhandled traceback prints it, but as "During handling of
     the above exception, another exception occurred", which reads as a bug in the
-    handler; an error handler that reports only the new exception drops the cause.
-    `raise X from err` says the cause is intended, `raise X from None` hides it on
-    purpose (not reported). Those are reported only around calls to a database or
-    another service, where the cause is an outage someone has to find.
+    handler, and an error handler that reports only the new exception drops the
+    cause. Those are notices, and only where the cause is an outage someone has to
+    find: a broad or outage-named error (`OperationalError`, `ConnectionError`)
+    caught around a call to a database or another service. `raise X from err` says
+    the cause is intended; `raise X from None` hides it on purpose (not reported).
 
     Sending `str(e)` to the client in a 5xx leaks internals (SQL, host names, file
     paths) and gives clients a message that changes with every failure.
 
     Not reported: 4xx errors (a validation error turned into a 400 is the point),
     handlers that log the error (`logger.exception`, `exc_info=`, the error passed to
-    a logger or any call) or pass it to the new error, and `ImportError` handlers.
+    a logger or any call) or pass it to the new error, and handlers whose caught
+    errors are all an answer rather than a failure (`NoResultFound`,
+    `IntegrityError`, `KeyError`, `ValidationError`, `ImportError`): the new error's
+    message already says what happened.
 
     ## Example
     ```python
@@ -204,8 +218,9 @@ class ErrorCauseDropped(Rule):
         ),
         Invalid(
             "def charge(order):\n    try:\n        return payments_client.charge(order.total)\n"
-            "    except PaymentsError as err:\n        raise ChargeFailed(order.id)\n",
+            "    except requests.ConnectionError as err:\n        raise ChargeFailed(order.id)\n",
             line=5,
+            severity=Severity.NOTICE,
             message="without `from` the traceback reads as a second failure",
             suggestion="        raise ChargeFailed(order.id) from err",
         ),
@@ -214,12 +229,25 @@ class ErrorCauseDropped(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         tree = python.module(source)
         for site in sites(tree.body, "", cleanup=False):
-            if _caught_names(site.handler) & EXPECTED_CAUGHT:
+            caught = _caught_names(site.handler)
+            if caught and all(_is_answer(name) for name in caught):
                 continue
             for raised in _raises(site.handler.body):
                 hit = _judge(source, site, raised)
                 if hit is not None:
                     yield hit
+
+
+def _is_answer(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in ANSWER_WORDS)
+
+
+def _is_outage(caught: set[str]) -> bool:
+    """A bare ``except:``, a broad type, or one named for an outage (``OperationalError``)."""
+    if not caught or caught & BROAD:
+        return True
+    return any(word in name.lower() for name in caught for word in OUTAGE_WORDS)
 
 
 def _caught_names(handler: ast.ExceptHandler) -> set[str]:
@@ -291,10 +319,13 @@ def _judge(source: SourceFile, site: Site, raised: Raised) -> Hit | None:
     name = callee(raised.error).rsplit(".", 1)[-1]
     if name in NOT_ERRORS or meaning(raised.error) is not None or _is_client_status(raised.error):
         return None  # a client error or no error at all
-    if _keeps(handler, raised) or outage(site.body) is None:
+    if any(word in name.lower() for word in CLIENT_WORDS):
+        return None
+    if _keeps(handler, raised) or outage(site.body) is None or not _is_outage(_caught_names(handler)):
         return None
     message = DROPPED_OTHER.format(raised=name, name=handler.name or "exc")
-    return _hit(raised, message, _chain(source, handler, raised))
+    # Implicit chaining keeps the cause in an unhandled traceback: a notice, not a comment.
+    return _hit(raised, message, _chain(source, handler, raised), Severity.NOTICE)
 
 
 def _is_client_status(error: ast.Call) -> bool:
@@ -384,7 +415,9 @@ def _uses(handler: ast.ExceptHandler, name: str) -> bool:
     )
 
 
-def _hit(raised: Raised, message: str, suggestion: Suggestion | None) -> Hit:
+def _hit(
+    raised: Raised, message: str, suggestion: Suggestion | None, severity: Severity | None = None
+) -> Hit:
     stmt = raised.stmt
     first, last = span(stmt)
     return Hit(
@@ -392,6 +425,8 @@ def _hit(raised: Raised, message: str, suggestion: Suggestion | None) -> Hit:
         message,
         end_line=last,
         column=stmt.col_offset + 1,
+        severity=severity,
         suggestion=suggestion,
         statement=(first, last),
+        fingerprint_key=ast.unparse(stmt),  # survives reformatting: a re-quoted raise is not new
     )

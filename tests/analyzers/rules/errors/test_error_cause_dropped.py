@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from faultline.analyzers.core.findings import Finding
+from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.rule import Valid
 from faultline.analyzers.core.testing import run_example
 from faultline.analyzers.rules.errors.error_cause_dropped import ErrorCauseDropped
@@ -72,14 +72,15 @@ def test_the_error_text_in_a_4xx_detail_is_the_point() -> None:
     assert check(handler("raise HTTPException(status_code=422, detail=str(exc))")) == []
 
 
-def test_other_errors_are_reported_only_around_calls_out() -> None:
-    around_database = handler(
-        "raise StoreError('save failed')", "except IntegrityError:", "db.session.commit()"
-    )
-    around_parsing = handler("raise StoreError('bad')", "except KeyError:", "value = table[key]")
-    (finding,) = check(around_database)
+def test_other_errors_are_notices_around_calls_out_that_failed_by_an_outage() -> None:
+    outage = handler("raise StoreError('save failed')", "except OperationalError:", "db.session.commit()")
+    (finding,) = check(outage)
     assert "`raise StoreError` drops the caught error" in finding.message
-    assert check(around_parsing) == []
+    assert finding.severity is Severity.NOTICE
+    answer = handler("raise StoreError('taken')", "except IntegrityError:", "db.session.commit()")
+    parsing = handler("raise StoreError('bad')", "except Exception:", "value = table[key]")
+    assert check(answer) == []
+    assert check(parsing) == []
 
 
 def test_client_errors_and_exits_are_not_other_errors() -> None:
