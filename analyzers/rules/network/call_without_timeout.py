@@ -379,6 +379,9 @@ class _Judge:
             column=call.col_offset + 1,
             suggestion=suggestion,
             statement=span(call),
+            # The call as Python reads it: reformatting (quotes, line breaks) leaves it the same,
+            # so a call that a formatter rewrote is not taken for a new one.
+            fingerprint_key=ast.unparse(call),
         )
 
 

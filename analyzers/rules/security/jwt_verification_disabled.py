@@ -24,7 +24,7 @@ from faultline.analyzers.lib.python.jwt_calls import (
     none_algorithm,
     read_decode,
 )
-from faultline.analyzers.lib.python.nodes import all_nodes, span, string_value
+from faultline.analyzers.lib.python.nodes import all_nodes, callee, span, string_value
 
 NONE_ALLOWED = (
     "`{call}` accepts the `none` algorithm: a token without any signature passes, so anyone can "
@@ -64,6 +64,8 @@ KEY_CLAIMS = frozenset({"iss", "kid", "alg", "typ", "aud", "tid", "exp", "iat", 
 UNVERIFIED_WORDS = ("unverified", "insecure", "unsafe", "peek", "without_verif", "no_verif")
 IDENTITY_WORDS = ("user", "identity", "principal", "role", "permission", "scope", "admin")
 FIX_TITLE = "Pass the algorithm as a list"
+# ``token = create_refresh_token(...)``: a token the function made is not the sender's.
+OWN_TOKEN_VERBS = ("create", "encode", "issue", "sign", "generate", "make", "mint")
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class JwtVerificationDisabled(Rule):
             "    claims = jwt.decode(token, options={'verify_signature': False})\n"
             "    return users.get(claims['sub'])\n",
             line=5,
-            message="(`jwt.decode`, line 4) are returned as the identity",
+            message="(`jwt.decode`, line 4) decide what `current_user` returns",
         ),
         Invalid(
             "from jose import jwt\n\ndef require_admin(token):\n"
@@ -264,9 +266,8 @@ class _Scan:
             hit = self.decode(decode, headers, nodes)
             if hit is not None:
                 yield hit
-        verified = any(not decode.signature_off for decode in decodes)
-        claims = [u for u in unverified if not u.header]
-        if claims and not verified:
+        claims = [u for u in unverified if not u.header and not _checked(u, nodes, decodes)]
+        if claims:
             yield from self.decisions(nodes, claims, function)
 
     def decode(self, decode: Decode, headers: set[str], nodes: list[ast.AST]) -> Hit | None:
@@ -316,13 +317,21 @@ class _Scan:
             if found is None:
                 continue
             where, decision = found
+            key = f"{ast.unparse(read.call)}\n{ast.unparse(where)}"
             message = UNVERIFIED_USE.format(reader=read.reader, line=read.call.lineno, decision=decision)
             first, last = span(where)
             if self.change is not None and not self.change.any_added(first, last):
                 # The decision was there before: the read is what the change added.
                 first, last = span(read.call)
                 where = read.call
-            yield Hit(first, message, end_line=last, column=where.col_offset + 1, statement=(first, last))
+            yield Hit(
+                first,
+                message,
+                end_line=last,
+                column=where.col_offset + 1,
+                statement=(first, last),
+                fingerprint_key=key,
+            )
 
     def hit(self, call: ast.Call, message: str, suggestion: Suggestion | None = None) -> Hit:
         first, last = span(call)
@@ -333,7 +342,32 @@ class _Scan:
             column=call.col_offset + 1,
             suggestion=suggestion,
             statement=(first, last),
+            fingerprint_key=ast.unparse(call),  # survives reformatting, see FL010
         )
+
+
+def _checked(read: Unverified, nodes: list[ast.AST], decodes: list[Decode]) -> bool:
+    """The read is not what the function trusts: a verifying decode follows it (the read
+    picked the key or the issuer), the signature was checked by hand before it
+    (``public_key.verify(...)``), or the token is one the function just made itself."""
+    line = read.call.lineno
+    if any(not d.signature_off and d.call.lineno > line for d in decodes):
+        return True
+    for node in nodes:
+        if isinstance(node, ast.Call) and node.lineno < line:
+            name = callee(node).rsplit(".", 1)[-1].lower()
+            if "verify" in name and "unverified" not in name:
+                return True
+    token = read.call.args[0] if read.call.args else None
+    if not isinstance(token, ast.Name):
+        return False
+    return any(
+        isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == token.id for t in node.targets)
+        and isinstance(node.value, ast.Call)
+        and callee(node.value).rsplit(".", 1)[-1].lower().startswith(OWN_TOKEN_VERBS)
+        for node in nodes
+    )
 
 
 def _dict_names(nodes: list[ast.AST]) -> dict[str, ast.expr]:
@@ -372,13 +406,13 @@ def _bound(nodes: list[ast.AST], reads: list[Unverified], every_key: bool = Fals
 
 
 def _holds(value: ast.expr, calls: set[int], names: set[str], every_key: bool) -> bool:
-    """``value`` is a read, a tracked name, or a non-key claim of either."""
-    if isinstance(value, ast.Await):
-        value = value.value
-    if id(value) in calls or (isinstance(value, ast.Name) and value.id in names):
-        return True
-    key = _claim_key(value, names, calls)
-    return key is not None and (every_key or key not in KEY_CLAIMS)
+    """``value`` is made from the read: the read itself, a tracked name, or an expression of a
+    non-key claim of either (``claims.get("email") or claims["sub"]``, ``User.get(sub)``)."""
+    if every_key:
+        return any(
+            id(node) in calls or (isinstance(node, ast.Name) and node.id in names) for node in ast.walk(value)
+        )
+    return _uses(value, names, calls)
 
 
 def _claim_key(node: ast.AST, names: set[str], calls: set[int] | None = None) -> str | None:
@@ -412,7 +446,7 @@ def _decision(
     for node in nodes:
         if isinstance(node, ast.Return) and node.value is not None and returns:
             if _uses(node.value, names, calls):
-                return node, "are returned as the identity"
+                return node, f"decide what `{function or 'the module'}` returns"
         elif isinstance(node, (ast.If, ast.While, ast.Assert)):
             if _uses(node.test, names, calls):
                 return node.test, f"decide the `if` on line {node.test.lineno}"

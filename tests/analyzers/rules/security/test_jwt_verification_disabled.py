@@ -163,3 +163,67 @@ def test_diff_mode_an_added_read_before_an_old_decision_is_reported_on_the_read(
 def test_a_suppression_comment_silences_it() -> None:
     code = "import jwt\n\nclaims = jwt.decode(token, KEY)  # faultline: ignore[jwt-verification-disabled]\n"
     assert check(code) == []
+
+
+def test_unverified_claims_as_the_fallback_of_a_failed_verification() -> None:
+    code = """\
+        from jose import jwt
+
+        async def current_user(token, db):
+            try:
+                payload = jwt.decode(token, KEY, algorithms=["HS256"])
+                email = payload.get("sub")
+            except Exception:
+                payload = jwt.get_unverified_claims(token)
+                email = payload.get("email") or payload.get("sub")
+            if email is None:
+                raise Unauthorized()
+            return await db.scalar(select(User).where(User.email == email))
+        """
+    (finding,) = check(code)
+    assert finding.line == 10
+    assert "line 8) decide the `if` on line 10" in finding.message
+
+
+def test_a_signature_checked_by_hand_before_the_claims_are_read() -> None:
+    code = """\
+        from jose import jwk, jwt
+
+        def verify(token, jwk_data):
+            message, signature = token.rsplit(".", 1)
+            if not jwk.construct(jwk_data).verify(message.encode(), b64(signature)):
+                raise Unauthorized()
+            claims = jwt.get_unverified_claims(token)
+            if claims.get("role") != "admin":
+                raise Forbidden()
+            return claims
+        """
+    assert check(code) == []
+
+
+def test_a_token_the_function_made_itself() -> None:
+    code = """\
+        from jose import jwt
+
+        def login(user):
+            refresh = create_refresh_token({"sub": user.id})
+            claims = jwt.get_unverified_claims(refresh)
+            if claims.get("sid"):
+                sessions.add(claims["sid"])
+            return refresh
+        """
+    assert check(code) == []
+
+
+def test_a_permission_check_on_unverified_claims() -> None:
+    code = """\
+        from jose import jwt
+
+        class Bearer:
+            def has_permission(self, token):
+                permissions = jwt.get_unverified_claims(token)["permissions"]
+                return self.permission in permissions
+        """
+    (finding,) = check(code)
+    assert finding.line == 6
+    assert "decide what `has_permission` returns" in finding.message
