@@ -152,7 +152,14 @@ class ErrorCauseDropped(Rule):
     patterns = ("*.py",)
     production_only = True
     compare_base = True
-    needles = (b"raise ", b"abort(")
+    # An HTTP error, or a handler of the kind "other" errors are judged in: broad, or named
+    # for an outage. Files with neither are not parsed for this rule.
+    needles = (
+        *(b"HTTPException", b"abort(", b"ServerError", b"ServiceUnavailable", b"BadGateway"),
+        *(b"GatewayTimeout", b"APIException", b"HTTPError", b"except:", b"except Exception"),
+        *(b"except BaseException", b"OperationalError", b"ConnectionError", b"Timeout"),
+        *(b"RequestException", b"RedisError", b"ClientError", b"APIError"),
+    )
 
     VALID: ClassVar[list[Valid]] = [
         Valid(

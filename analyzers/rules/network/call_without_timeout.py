@@ -17,8 +17,8 @@ from faultline.analyzers.lib.python.calls import (
     functions,
     is_none,
     keyword_value,
+    nodes_by_scope,
     replace_node,
-    scope_nodes,
     splats_keywords,
 )
 from faultline.analyzers.lib.python.http_clients import (
@@ -56,6 +56,17 @@ URLOPEN = frozenset({"urllib.request.urlopen", "urllib2.urlopen"})
 SMTP_CLASSES = {"smtplib.SMTP": 3, "smtplib.SMTP_SSL": 5, "smtplib.LMTP": 3}
 SET_DEFAULT = "socket.setdefaulttimeout"
 BINDINGS = (ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith)
+WAITING_IMPORTS = (b"import requests", b"from requests", b"urlopen", b"aiohttp", b"smtplib")
+CLIENT_TIMEOUTS = frozenset({"aiohttp.ClientTimeout", "aiohttp.client.ClientTimeout"})
+# The callables whose presence in a module makes it worth judging.
+TARGETS = (
+    REQUESTS_FUNCTIONS
+    | HTTPX_FUNCTIONS
+    | CLIENT_CLASSES.keys()
+    | URLOPEN
+    | SMTP_CLASSES.keys()
+    | CLIENT_TIMEOUTS
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,8 @@ class CallWithoutTimeout(Rule):
     patterns = ("*.py",)
     production_only = True
     compare_base = True
-    needles = (b"requests", b"httpx", b"urlopen", b"aiohttp", b"smtplib", b"SMTP")
+    # The imports that bring the calls in: a file that only says "requests" in prose is not parsed.
+    needles = (b"import requests", b"from requests", b"httpx", b"urlopen", b"aiohttp", b"smtplib")
 
     VALID: ClassVar[list[Valid]] = [
         Valid("import requests\n\nrequests.get(url, timeout=3.0)\n"),
@@ -194,25 +206,38 @@ class CallWithoutTimeout(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        if _tooling(source.path):
+        if _tooling(source.path) or not _may_wait(source.data):
             return
         tree = python.module(source)
         nodes = all_nodes(tree)
         imports = import_map(tree, nodes)
         if not any(qualified.split(".")[0] in LIBRARIES for qualified in imports.values()):
             return
-        judge = _Judge(source, imports, nodes)
-        module = Scope(list(scope_nodes(tree.body)), bound_clients(scope_nodes(tree.body), imports))
+        calls = [node for node in nodes if isinstance(node, ast.Call)]
+        # A request on a client object needs a client made in this module: without one of
+        # the library's own calls there is nothing to judge, and no scope to work out.
+        if not any((qualified_name(call.func, imports) or "") in TARGETS for call in calls):
+            return
+        judge = _Judge(source, imports, nodes, calls)
+        scopes = nodes_by_scope(tree)
+        module = Scope(scopes[tree], bound_clients(scopes[tree], imports))
         yield from judge.scope(module)
         shared = {name: client for name, client in module.clients.items() if not name.startswith("self.")}
         for function, owner in functions(tree):
-            own = list(scope_nodes(function.body))
+            own = scopes[function]
             local = _rebound(function, own)
             clients = {name: client for name, client in shared.items() if name not in local}
             if owner is not None:
                 clients.update(judge.members(owner))
             clients.update(bound_clients(own, imports))
             yield from judge.scope(Scope(own, clients))
+
+
+def _may_wait(data: bytes) -> bool:
+    """A cheap look at the bytes: httpx waits for ever only when told ``timeout=None``."""
+    if any(needle in data for needle in WAITING_IMPORTS):
+        return True
+    return b"httpx" in data and (b"timeout=None" in data or b"Timeout(None" in data)
 
 
 def _tooling(path: str) -> bool:
@@ -231,10 +256,11 @@ def _rebound(function: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.A
 class _Judge:
     """Judges the calls of each scope of one module."""
 
-    def __init__(self, source: SourceFile, imports: dict[str, str], nodes: list[ast.AST]) -> None:
+    def __init__(
+        self, source: SourceFile, imports: dict[str, str], nodes: list[ast.AST], calls: list[ast.Call]
+    ) -> None:
         self.source = source
         self.imports = imports
-        calls = [node for node in nodes if isinstance(node, ast.Call)]
         self.calls = calls
         self.socket_default = any(qualified_name(c.func, imports) == SET_DEFAULT for c in calls)
         self.customised = _customised(calls, nodes)
@@ -248,7 +274,7 @@ class _Judge:
             found: dict[str, tuple[str, ast.Call]] = {}
             for stmt in owner.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__init__":
-                    found.update(bound_clients(scope_nodes(stmt.body), self.imports))
+                    found.update(bound_clients(ast.walk(stmt), self.imports))
             self._members[id(owner)] = {k: v for k, v in found.items() if k.startswith("self.")}
         return self._members[id(owner)]
 
@@ -268,7 +294,7 @@ class _Judge:
             return self.requests(call, shown, REQUESTS_MISSING)
         if qualified in HTTPX_FUNCTIONS or CLIENT_CLASSES.get(qualified) == "httpx":
             return self.unlimited(call, shown, HTTPX_NONE)
-        if qualified in ("aiohttp.ClientTimeout", "aiohttp.client.ClientTimeout"):
+        if qualified in CLIENT_TIMEOUTS:
             return self.aiohttp_timeout(call, shown)
         if CLIENT_CLASSES.get(qualified) == "aiohttp":
             return self.aiohttp_session(call, shown)
