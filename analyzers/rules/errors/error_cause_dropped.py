@@ -117,8 +117,10 @@ class ErrorCauseDropped(Rule):
     handlers that log the error (`logger.exception`, `exc_info=`, the error passed to
     a logger or any call) or pass it to the new error, and handlers whose caught
     errors are all an answer rather than a failure (`NoResultFound`,
-    `IntegrityError`, `KeyError`, `ValidationError`, `ImportError`): the new error's
-    message already says what happened.
+    `IntegrityError`, `KeyError`, `ValidationError`, `ImportError`), and a specific
+    caught error turned into a message built from values
+    (`except socket.gaierror: ... f"cannot resolve {host}"`): the new error's message
+    already says what happened.
 
     ## Example
     ```python
@@ -316,6 +318,8 @@ def _judge(source: SourceFile, site: Site, raised: Raised) -> Hit | None:
             return _hit(raised, LEAKED.format(raised=shown, status=raised.status), None)
         if _keeps(handler, raised):
             return None
+        if not _is_outage(_caught_names(handler)) and not _generic(raised.error):
+            return None  # ``except socket.gaierror: ... f"cannot resolve {host}"`` says what failed
         advice = (
             "log it with `logger.exception` first"
             if raised.abort
@@ -333,6 +337,18 @@ def _judge(source: SourceFile, site: Site, raised: Raised) -> Hit | None:
     message = DROPPED_OTHER.format(raised=name, name=handler.name or "exc")
     # Implicit chaining keeps the cause in an unhandled traceback: a notice, not a comment.
     return _hit(raised, message, _chain(source, handler, raised), Severity.NOTICE)
+
+
+def _generic(error: ast.Call) -> bool:
+    """The new error's text is fixed ("Search operation failed") or absent: it cannot say which
+    of the failures the handler caught happened. Text built from values (an f-string, ``%``,
+    ``.format``) usually names what failed."""
+    return not any(
+        isinstance(node, (ast.JoinedStr, ast.BinOp))
+        or (isinstance(node, ast.Call) and callee(node).endswith("format"))
+        for value in [*error.args, *(kw.value for kw in error.keywords)]
+        for node in ast.walk(value)
+    )
 
 
 def _is_client_status(error: ast.Call) -> bool:

@@ -121,3 +121,14 @@ def test_diff_mode_reports_a_new_raise_in_an_old_handler() -> None:
 
 def test_a_suppression_comment_silences_it() -> None:
     assert check(handler("raise HTTPException(500)  # faultline: ignore[error-cause-dropped]")) == []
+
+
+def test_a_specific_error_turned_into_a_message_that_names_what_failed() -> None:
+    specific = handler(
+        "raise ServiceUnavailable(f'cannot resolve {host}; set a primary IP')",
+        "except socket.gaierror:",
+        "host = socket.gethostbyname(name)",
+    )
+    broad = handler("raise ServiceUnavailable(f'lookup of {host} failed')", "except Exception:")
+    assert check(specific) == []
+    assert len(check(broad)) == 1
