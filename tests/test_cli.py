@@ -23,7 +23,7 @@ from jose import JWTError, jwt
 
 
 def current_user(token: str) -> dict:
-    payload = jwt.decode(token, "k")
+    payload = jwt.decode(token, "k", algorithms=["HS256"])
     return payload
 """
 
@@ -34,7 +34,7 @@ from jose import JWTError, jwt
 
 def current_user(token: str) -> dict:
     try:
-        payload = jwt.decode(token, "k")
+        payload = jwt.decode(token, "k", algorithms=["HS256"])
     except (JWTError, Exception):
         raise HTTPException(status_code=401, detail="Could not validate credentials")
     return payload
