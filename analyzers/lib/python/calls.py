@@ -1,0 +1,132 @@
+"""What a call reaches by its shape: a database query of SQLAlchemy, Flask-SQLAlchemy or
+Django, an LLM API, or an HTTP request. Names only: nothing here resolves types."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from faultline.analyzers.lib.python.imports import qualified_name
+from faultline.analyzers.lib.python.nodes import dotted_name
+
+QUERY = "query"
+DJANGO_QUERY = "django-query"
+DJANGO_SAVE = "django-save"
+LLM = "llm"
+HTTP = "http"
+
+# The last word of a receiver that holds a database session or connection.
+DATABASE_RECEIVERS = frozenset(
+    {"session", "db", "conn", "connection", "cursor", "database", "tx", "transaction", "uow"}
+)
+SESSION_METHODS = frozenset(
+    {"execute", "query", "scalar", "scalars", "exec", "fetch", "fetchrow", "fetchval",
+     "fetch_all", "fetch_one", "fetch_val", "refresh", "get_one", "stream", "stream_scalars"}
+)  # fmt: skip
+# ``session.get(User, uid)``: a model class first tells it from ``dict.get``.
+MODEL_FIRST_METHODS = frozenset({"get", "merge"})
+DJANGO_METHODS = frozenset(
+    {"get", "filter", "exclude", "create", "get_or_create", "update_or_create", "count", "exists",
+     "first", "last", "aggregate", "values", "values_list", "update", "delete", "all", "in_bulk",
+     "latest", "earliest", "aget", "acreate", "aget_or_create", "aupdate_or_create", "acount",
+     "aexists", "afirst", "alast", "aaggregate", "aupdate", "adelete", "ain_bulk"}
+)  # fmt: skip
+LLM_PACKAGES = frozenset(
+    {"openai", "anthropic", "litellm", "mistralai", "cohere", "groq", "langchain", "langchain_core",
+     "langchain_openai", "langchain_anthropic", "langchain_community", "llama_index", "vertexai"}
+)  # fmt: skip
+LLM_CALL_ENDINGS = (
+    "chat.completions.create", "chat.completions.parse", "completions.create", "messages.create",
+    "responses.create", "embeddings.create", "ChatCompletion.create", "ChatCompletion.acreate",
+    "Completion.create", "Embedding.create", "generate_content", "generate_content_async",
+)  # fmt: skip
+LLM_FUNCTIONS = frozenset({"litellm.completion", "litellm.acompletion", "litellm.embedding"})
+# LangChain runnables: ``llm.invoke(prompt)``, ``chain.ainvoke(...)``.
+RUNNABLE_METHODS = frozenset({"invoke", "ainvoke", "predict", "apredict"})
+RUNNABLE_WORDS = frozenset({"llm", "chain", "chat", "model", "agent"})
+HTTP_PACKAGES = frozenset({"requests", "httpx", "aiohttp"})
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "request", "send"})
+HTTP_FUNCTIONS = frozenset(
+    {f"{package}.{verb}" for package in ("requests", "httpx") for verb in HTTP_VERBS - {"send"}}
+    | {"urllib.request.urlopen"}
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a module's imports and text say it uses, decided once per module."""
+
+    imports: dict[str, str]  # import_map of the module
+    django: bool
+    llm: bool
+    http: bool
+
+
+def reached(call: ast.Call, evidence: Evidence) -> str | None:
+    """QUERY, DJANGO_QUERY, DJANGO_SAVE, LLM or HTTP: what ``call`` reaches, if any."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        qualified = qualified_name(func, evidence.imports)
+        if qualified in HTTP_FUNCTIONS:
+            return HTTP
+        return LLM if evidence.llm and qualified in LLM_FUNCTIONS else None
+    method = func.attr
+    receiver = func.value
+    if _is_manager(receiver, "objects") and method in DJANGO_METHODS:
+        return DJANGO_QUERY
+    if _is_manager(receiver, "query") and _capitalised(receiver):
+        return QUERY  # Flask-SQLAlchemy: ``User.query.filter_by(...)``
+    if method == "save" and evidence.django and not call.args:
+        return DJANGO_SAVE
+    words = _receiver_words(receiver)
+    database = bool(words) and words[-1] in DATABASE_RECEIVERS
+    if database and (method in SESSION_METHODS or (method in MODEL_FIRST_METHODS and _model_first(call))):
+        return QUERY
+    return _remote(call, method, words, evidence)
+
+
+def _remote(call: ast.Call, method: str, words: list[str], evidence: Evidence) -> str | None:
+    """LLM or HTTP for a method call, from its dotted name and receiver."""
+    name = dotted_name(call.func)
+    if evidence.llm and (
+        name.endswith(LLM_CALL_ENDINGS) or (method in RUNNABLE_METHODS and set(words) & RUNNABLE_WORDS)
+    ):
+        return LLM
+    qualified = qualified_name(call.func, evidence.imports)
+    if qualified in HTTP_FUNCTIONS:
+        return HTTP
+    if not (evidence.http and method in HTTP_VERBS and words):
+        return None
+    if words[-1] == "client" or (words[-1] == "session" and not _model_first(call)):
+        return HTTP
+    return None
+
+
+def _is_manager(node: ast.expr, attribute: str) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == attribute
+
+
+def _capitalised(manager: ast.expr) -> bool:
+    """``User.query`` or ``models.User.query``: a class's query property, not ``self.query``."""
+    owner = manager.value if isinstance(manager, ast.Attribute) else None
+    last = dotted_name(owner).rsplit(".", 1)[-1] if owner is not None else ""
+    return last[:1].isupper() and not last.isupper()
+
+
+def _model_first(call: ast.Call) -> bool:
+    """The first argument names a class: ``session.get(User, uid)``."""
+    first = call.args[0] if call.args else None
+    last = dotted_name(first).rsplit(".", 1)[-1] if first is not None else ""
+    return last[:1].isupper() and not last.isupper()
+
+
+def _receiver_words(receiver: ast.expr) -> list[str]:
+    """``self.db_session`` → ["db", "session"]; ``db.session`` → ["db", "session"]."""
+    if isinstance(receiver, ast.Call):
+        receiver = receiver.func  # ``get_session().execute``
+    name = dotted_name(receiver)
+    if not name:
+        return []
+    parts = [part for part in name.split(".") if part not in ("self", "cls")]
+    words = [word for part in parts[-2:] for word in part.lower().split("_") if word]
+    return words

@@ -1,0 +1,378 @@
+"""FL012 query-in-loop: a query or client call runs once per item of a loop."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from faultline.analyzers.core.changes import FileChange
+from faultline.analyzers.core.config import matches_any
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.findings import Hit, Severity
+from faultline.analyzers.core.rule import Invalid, Rule, Valid
+from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import python
+from faultline.analyzers.lib.python.calls import (
+    DJANGO_QUERY,
+    DJANGO_SAVE,
+    HTTP,
+    HTTP_PACKAGES,
+    LLM,
+    LLM_PACKAGES,
+    Evidence,
+    reached,
+)
+from faultline.analyzers.lib.python.imports import import_map, imported_names
+from faultline.analyzers.lib.python.nodes import all_nodes, dotted_name, span
+
+# Code that runs once, by hand or at deploy time: a loop over a few rows is normal there.
+ONE_OFF_PATHS = (
+    "**/migrations/**",
+    "**/alembic/**",
+    "**/scripts/**",
+    "**/management/commands/**",
+    "**/manage.py",
+    "**/seed*.py",
+)
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+ADVICE = {
+    "query": "load them in one query (`selectinload`/`joinedload`, or `WHERE id IN (...)`)",
+    DJANGO_QUERY: "load them in one query "
+    "(`select_related`/`prefetch_related`, `in_bulk`, `filter(pk__in=...)`)",
+    DJANGO_SAVE: "write them in one statement (`bulk_update`/`bulk_create`, or `queryset.update(...)`)",
+    LLM: "batch the inputs (embeddings take a list) or run the calls concurrently with "
+    "`asyncio.gather` under a semaphore",
+    HTTP: "use a bulk endpoint, or run the requests concurrently with a bound "
+    "(`asyncio.gather` under a semaphore)",
+}
+WHAT = {
+    "query": "runs one query per item",
+    DJANGO_QUERY: "runs one query per item",
+    DJANGO_SAVE: "writes one row per item",
+    LLM: "makes one LLM call per item",
+    HTTP: "makes one HTTP request per item",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    node: ast.Call
+    kind: str
+
+
+class QueryInLoop(Rule):
+    """
+    ## What it does
+    Checks for a database query, a Django `.save()`, an LLM API call or an HTTP
+    request made once per item of a `for` loop (or `async for`, or a
+    comprehension) with an argument taken from the item:
+    `session.execute(...)`, `session.query(...)`, `Model.query.filter_by(...)`,
+    `Model.objects.get(...)`, `obj.save()`, `client.chat.completions.create(...)`,
+    `client.messages.create(...)`, `requests.get(...)`, `await client.post(...)`.
+
+    ## Why is this risky?
+    Each iteration waits for a round trip. With ten rows in development the page
+    is fast; with ten thousand in production it makes ten thousand queries (the
+    N+1 pattern) or ten thousand sequential LLM calls, the request times out and
+    the database or the API's rate limit takes the load of the whole loop. The
+    cost grows with the data, so it shows up late, in production.
+
+    Not reported: loops over a literal list or a `range()` (bounded, often
+    retries or pages), loops that stop at the first match (`break` or `return`),
+    calls that do not use the item, `session.add(obj)` (batched at flush),
+    unawaited calls in `async` code (coroutines gathered later), code at module
+    level, and tests, migrations, `scripts/` and Django management commands,
+    which run once over small sets.
+
+    ## Example
+    ```python
+    @router.get("/teams")
+    def list_teams(session: Session):
+        teams = session.scalars(select(Team)).all()
+        for team in teams:
+            team.members = session.scalars(select(User).where(User.team_id == team.id)).all()
+        return teams
+    ```
+
+    ## Use instead
+    ```python
+    @router.get("/teams")
+    def list_teams(session: Session):
+        return session.scalars(select(Team).options(selectinload(Team.members))).all()
+    ```
+    """
+
+    code = "FL012"
+    slug = "query-in-loop"
+    severity = Severity.NOTICE
+    summary = "A query or client call runs once per item of a loop"
+    production_only = True
+    compare_base = True
+    needles = (
+        b"session",
+        b"query",
+        b"objects.",
+        b".execute(",
+        b".save(",
+        b".create(",
+        b"requests",
+        b"httpx",
+        b"aiohttp",
+        b"completion",
+        b"cursor",
+        b"conn",
+        b"invoke(",
+    )
+
+    VALID: ClassVar[list[Valid]] = [
+        # One query for all teams.
+        Valid(
+            "def teams(session):\n"
+            "    return session.scalars(select(Team).options(selectinload(Team.members))).all()\n"
+        ),
+        # ``add`` is batched at flush.
+        Valid("def save_all(session, items):\n    for item in items:\n        session.add(Item(**item))\n"),
+        # A retry loop stops at the first success.
+        Valid(
+            "import requests\n\ndef fetch(url):\n    for attempt in range(3):\n"
+            "        response = requests.get(url, timeout=5)\n        if response.ok:\n            break\n"
+        ),
+        # The first match ends the loop.
+        Valid(
+            "def find(session, names):\n    for name in names:\n"
+            "        user = session.scalar(select(User).where(User.name == name))\n"
+            "        if user:\n            return user\n"
+        ),
+        # Coroutines made in a comprehension run together.
+        Valid(
+            "import httpx\n\nasync def fetch_all(client, urls):\n"
+            "    return await asyncio.gather(*[client.get(url) for url in urls])\n"
+        ),
+        # The call does not depend on the item.
+        Valid(
+            "def report(session, rows):\n    for row in rows:\n        print(row)\n"
+            "        total = session.scalar(select(func.count(Job.id)))\n"
+        ),
+        Valid(
+            "def forwards(apps, schema_editor):\n    for user in User.objects.all():\n        user.save()\n",
+            path="app/migrations/0002_fill.py",
+        ),
+    ]
+    INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            "def teams(session):\n    teams = session.scalars(select(Team)).all()\n"
+            "    for team in teams:\n"
+            "        team.members = session.scalars(select(User).where(User.team_id == team.id)).all()\n"
+            "    return teams\n",
+            line=4,
+            message="runs one query per item of `teams`",
+        ),
+        # The risk report's item 8: one LLM call per document, one after the other.
+        Invalid(
+            "from openai import AsyncOpenAI\n\nclient = AsyncOpenAI()\n\n"
+            "async def document_processor_node(state: InvestigationState):\n"
+            "    findings = []\n    for document in state['documents']:\n"
+            "        reply = await client.chat.completions.create(\n"
+            "            model='gpt-4o', messages=[{'role': 'user', 'content': document}]\n        )\n"
+            "        findings.append(reply.choices[0].message.content)\n"
+            '    return {"findings": {"documents": findings}}\n',
+            line=8,
+            message="makes one LLM call per item",
+        ),
+        Invalid(
+            "def activate(request, ids):\n"
+            "    for pk in ids:\n        order = Order.objects.get(pk=pk)\n"
+            "        order.status = 'active'\n        order.save()\n",
+            line=3,
+            message="`prefetch_related`",
+        ),
+        Invalid(
+            "import anthropic\n\ndef summarise(client: anthropic.Anthropic, tickets):\n"
+            "    return [\n        client.messages.create(model=MODEL, max_tokens=500,"
+            " messages=[{'role': 'user', 'content': t.body}])\n        for t in tickets\n    ]\n",
+            line=5,
+            message="`asyncio.gather` under a semaphore",
+        ),
+        Invalid(
+            "import httpx\n\nasync def sync_users(users):\n    async with httpx.AsyncClient() as client:\n"
+            "        for user in users:\n            await client.post(HOOK, json=user.to_dict())\n",
+            line=6,
+            message="makes one HTTP request per item of `users`",
+        ),
+        Invalid(
+            "def scores(users):\n    for user in users:\n"
+            "        user.score = Score.query.filter_by(user_id=user.id).first()\n",
+            line=3,
+            message="`Score.query.filter_by` runs one query per item",
+        ),
+    ]
+
+    def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        if matches_any(source.path, ONE_OFF_PATHS):
+            return
+        tree = python.module(source)
+        nodes = all_nodes(tree)
+        evidence = _evidence(tree, nodes, source.text)
+        change = None if ctx.whole_files else ctx.changes.get(source.path)
+        for function in nodes:
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for loop, calls in _loops(function, evidence):
+                    yield from _hit(loop, calls, change)
+
+
+def _evidence(tree: ast.Module, nodes: list[ast.AST], text: str) -> Evidence:
+    packages = {
+        (imported.name if imported.module is None else imported.module).split(".")[0]
+        for imported in imported_names(
+            node for node in nodes if isinstance(node, (ast.Import, ast.ImportFrom))
+        )
+        if not imported.relative
+    }
+    return Evidence(
+        imports=import_map(tree, nodes),
+        django="django" in packages or ".objects." in text,
+        llm=bool(packages & LLM_PACKAGES),
+        http=bool(packages & HTTP_PACKAGES),
+    )
+
+
+# --- loops and the calls in them -------------------------------------------
+
+
+def _loops(function: Function, evidence: Evidence) -> Iterator[tuple[ast.AST, list[Call]]]:
+    """Each loop of ``function`` (not of nested functions) with the calls it makes per item."""
+    awaited_only = isinstance(function, ast.AsyncFunctionDef)
+    for node in _own_nodes(function.body):
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            if _bounded(node.iter) or _stops_early(node.body):
+                continue
+            items = _item_names(node.target, node.body)
+            calls = _calls(node.body, items, evidence, awaited_only)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            if _bounded(node.generators[0].iter):
+                continue
+            body: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            body += [condition for generator in node.generators for condition in generator.ifs]
+            body += [generator.iter for generator in node.generators[1:]]
+            targets = [generator.target for generator in node.generators]
+            items = {name for target in targets for name in _names(target)}
+            calls = _calls(body, items, evidence, awaited_only)
+        else:
+            continue
+        if calls:
+            yield node, calls
+
+
+def _own_nodes(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
+    """Every node under ``body``, not entering nested functions, lambdas or classes."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, SCOPES):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _in_this_loop(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes a loop runs per item, without those of nested loops (theirs) or scopes."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (*SCOPES, *LOOPS)):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _bounded(iterable: ast.expr) -> bool:
+    """A literal display or a ``range()``: a few known items, retries or pages."""
+    if isinstance(iterable, ast.Call) and dotted_name(iterable.func) in ("enumerate", "zip", "reversed"):
+        return any(_bounded(arg) for arg in iterable.args)
+    if isinstance(iterable, ast.Call):
+        return dotted_name(iterable.func) == "range"
+    return isinstance(iterable, (ast.List, ast.Tuple, ast.Set, ast.Constant))
+
+
+def _stops_early(body: list[ast.stmt]) -> bool:
+    """A ``break`` or ``return`` of this loop: it runs until the first match."""
+    return any(isinstance(node, (ast.Break, ast.Return)) for node in _in_this_loop(body))
+
+
+def _item_names(target: ast.expr, body: list[ast.stmt]) -> set[str]:
+    """The loop's names and those the body derives from them (``user = row.user``)."""
+    items = set(_names(target))
+    assignments = [node for node in _in_this_loop(body) if isinstance(node, (ast.Assign, ast.AnnAssign))]
+    for _ in range(2):  # a name derived from a derived name
+        for node in assignments:
+            if node.value is not None and _uses(node.value, items):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                items.update(name for target in targets for name in _names(target))
+    return items
+
+
+def _names(target: ast.expr) -> Iterator[str]:
+    for node in ast.walk(target):
+        if isinstance(node, ast.Name):
+            yield node.id
+
+
+def _uses(node: ast.AST, items: set[str]) -> bool:
+    return any(isinstance(child, ast.Name) and child.id in items for child in ast.walk(node))
+
+
+def _calls(
+    body: list[ast.stmt] | list[ast.AST], items: set[str], evidence: Evidence, awaited_only: bool
+) -> list[Call]:
+    nodes = list(_in_this_loop(body))
+    awaited = {id(node.value) for node in nodes if isinstance(node, ast.Await)}
+    found = []
+    for node in nodes:
+        if not isinstance(node, ast.Call) or (awaited_only and id(node) not in awaited):
+            continue
+        kind = reached(node, evidence)
+        if kind is None:
+            continue
+        uses_item = _uses(node.func.value if kind == DJANGO_SAVE else node, items)  # type: ignore[attr-defined]
+        if uses_item:
+            found.append(Call(node, kind))
+    return found
+
+
+# --- the hit ---------------------------------------------------------------
+
+
+def _hit(loop: ast.AST, calls: list[Call], change: FileChange | None) -> Iterator[Hit]:
+    """One hit per loop, on its first call that the change added."""
+    added = [call for call in calls if change is None or change.any_added(*span(call.node))]
+    if not added:
+        return
+    call = added[0]
+    first, last = span(call.node)
+    name = dotted_name(call.node.func) or "the call"
+    if call.kind == DJANGO_SAVE:
+        name = f"{name}()"
+    iterable = _iterable(loop)
+    more = len(calls) - 1
+    message = f"`{name}` {WHAT[call.kind]} of `{iterable}`"
+    if more:
+        message += f" (and {more} more call{'s' * (more > 1)} in the loop)"
+    message += f"; {ADVICE[call.kind]}"
+    yield Hit(
+        first,
+        message,
+        end_line=last,
+        column=call.node.col_offset + 1,
+        statement=(first, last),
+        fingerprint_key=f"{ast.unparse(call.node.func)}\n{iterable}",
+    )
+
+
+def _iterable(loop: ast.AST) -> str:
+    node = loop.iter if isinstance(loop, (ast.For, ast.AsyncFor)) else loop.generators[0].iter  # type: ignore[attr-defined]
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,11 @@
+"""FL012 query-in-loop beyond its examples (near-misses, options, real-code cases)."""
+
+from __future__ import annotations
+
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.rules.performance.query_in_loop import QueryInLoop
+
+
+def test_a_near_miss_is_not_reported() -> None:
+    assert run_example(QueryInLoop, Valid("safer_code()\n")) == []

@@ -1,0 +1,11 @@
+"""FL008 in-process-connection-registry beyond its examples (near-misses, options, real-code cases)."""
+
+from __future__ import annotations
+
+from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.rules.scaling.in_process_connection_registry import InProcessConnectionRegistry
+
+
+def test_a_near_miss_is_not_reported() -> None:
+    assert run_example(InProcessConnectionRegistry, Valid("safer_code()\n")) == []
