@@ -25,12 +25,15 @@ SESSION_METHODS = frozenset(
 )  # fmt: skip
 # ``session.get(User, uid)``: a model class first tells it from ``dict.get``.
 MODEL_FIRST_METHODS = frozenset({"get", "merge"})
+# Queryset methods that run a query; ``filter``, ``all``, ``values`` only build one (lazily).
 DJANGO_METHODS = frozenset(
-    {"get", "filter", "exclude", "create", "get_or_create", "update_or_create", "count", "exists",
-     "first", "last", "aggregate", "values", "values_list", "update", "delete", "all", "in_bulk",
-     "latest", "earliest", "aget", "acreate", "aget_or_create", "aupdate_or_create", "acount",
-     "aexists", "afirst", "alast", "aaggregate", "aupdate", "adelete", "ain_bulk"}
+    {"get", "create", "get_or_create", "update_or_create", "count", "exists", "first", "last",
+     "aggregate", "update", "delete", "in_bulk", "latest", "earliest", "bulk_create", "bulk_update",
+     "aget", "acreate", "aget_or_create", "aupdate_or_create", "acount", "aexists", "afirst", "alast",
+     "aaggregate", "aupdate", "adelete", "ain_bulk"}
 )  # fmt: skip
+# Receivers whose ``save()`` is no model's: a form or serializer saves what it was given.
+NOT_MODEL_SAVES = ("form", "serializer", "panel", "formset", "image", "file", "wb", "workbook", "fig")
 LLM_PACKAGES = frozenset(
     {"openai", "anthropic", "litellm", "mistralai", "cohere", "groq", "langchain", "langchain_core",
      "langchain_openai", "langchain_anthropic", "langchain_community", "llama_index", "vertexai"}
@@ -72,11 +75,11 @@ def reached(call: ast.Call, evidence: Evidence) -> str | None:
         return LLM if evidence.llm and qualified in LLM_FUNCTIONS else None
     method = func.attr
     receiver = func.value
-    if _is_manager(receiver, "objects") and method in DJANGO_METHODS:
+    if method in DJANGO_METHODS and manager_of(receiver, "objects") is not None:
         return DJANGO_QUERY
     if _is_manager(receiver, "query") and _capitalised(receiver):
         return QUERY  # Flask-SQLAlchemy: ``User.query.filter_by(...)``
-    if method == "save" and evidence.django and not call.args:
+    if method == "save" and evidence.django and not call.args and _model_receiver(receiver):
         return DJANGO_SAVE
     words = _receiver_words(receiver)
     database = bool(words) and words[-1] in DATABASE_RECEIVERS
@@ -100,6 +103,25 @@ def _remote(call: ast.Call, method: str, words: list[str], evidence: Evidence) -
     if words[-1] == "client" or (words[-1] == "session" and not _model_first(call)):
         return HTTP
     return None
+
+
+def manager_of(node: ast.expr, attribute: str) -> ast.expr | None:
+    """The class before ``.objects`` in a queryset chain: ``Order`` in ``Order.objects.filter(x).exists``."""
+    while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Attribute):
+            if node.attr == attribute:
+                return node.value
+            node = node.value
+        else:
+            node = node.value
+    return None
+
+
+def _model_receiver(receiver: ast.expr) -> bool:
+    name = dotted_name(receiver).rsplit(".", 1)[-1].lower()
+    return bool(name) and not any(word in name for word in NOT_MODEL_SAVES)
 
 
 def _is_manager(node: ast.expr, attribute: str) -> bool:

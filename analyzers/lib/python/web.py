@@ -13,7 +13,8 @@ from faultline.analyzers.lib.python.nodes import find_keyword, string_value, str
 # Top-level packages whose import says a module serves HTTP or WebSocket clients.
 WEB_PACKAGES = frozenset(
     {
-        "fastapi", "starlette", "flask", "flask_socketio", "flask_sock", "socketio", "channels",
+        "fastapi", "starlette", "flask", "flask_restx", "flask_restful", "flask_smorest", "flask_socketio",
+        "flask_sock", "socketio", "channels",
         "django", "rest_framework", "websockets", "sse_starlette", "aiohttp", "quart", "sanic",
         "tornado", "litestar", "falcon", "simple_websocket", "engineio",
     }
@@ -29,9 +30,9 @@ PATH_PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}|<(?:\w+:)?(\w+)>|\(\?P<(\w+)>
 class Route:
     """Where a view is served: its path and its HTTP methods (upper case)."""
 
-    path: str
+    path: str  # for a resource registered elsewhere, its class name
     methods: frozenset[str]
-    decorator: ast.Call
+    decorator: ast.Call | None
 
     @property
     def parameters(self) -> frozenset[str]:
@@ -66,7 +67,33 @@ def _import_statements(body: list[ast.stmt]) -> list[ast.stmt]:
 
 def route_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Route | None:
     """The route a decorator serves ``function`` on, or None when it is no view."""
-    for decorator in function.decorator_list:
+    return _decorated_route(function.decorator_list)
+
+
+def resource_get(cls: ast.ClassDef) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, Route] | None:
+    """The ``get`` method of a Flask-RESTX/Flask-RESTful resource or a ``MethodView``, with its
+    route: the class's ``@ns.route(path)``, else the class name (it is registered elsewhere)."""
+    method = next(
+        (
+            stmt
+            for stmt in cls.body
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "get"
+        ),
+        None,
+    )
+    if method is None:
+        return None
+    route = _decorated_route(cls.decorator_list)
+    if route is not None:
+        return method, Route(route.path, frozenset({"GET"}), route.decorator)
+    bases = [ast.unparse(base) for base in cls.bases]
+    if any(base.endswith(("Resource", "MethodView")) for base in bases):
+        return method, Route(cls.name, frozenset({"GET"}), None)
+    return None
+
+
+def _decorated_route(decorators: list[ast.expr]) -> Route | None:
+    for decorator in decorators:
         if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
             continue
         name = decorator.func.attr

@@ -21,9 +21,12 @@ from faultline.analyzers.lib.python.calls import (
     HTTP_PACKAGES,
     LLM,
     LLM_PACKAGES,
+    QUERY,
     Evidence,
+    manager_of,
     reached,
 )
+from faultline.analyzers.lib.python.flow import assignments, values_of
 from faultline.analyzers.lib.python.imports import import_map, imported_names
 from faultline.analyzers.lib.python.nodes import all_nodes, dotted_name, span
 
@@ -35,12 +38,29 @@ ONE_OFF_PATHS = (
     "**/management/commands/**",
     "**/manage.py",
     "**/seed*.py",
+    "**/*migrations.py",  # data-migration helpers beside the app
+    "**/pytest_plugin*.py",
 )
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+DATABASE = frozenset({QUERY, DJANGO_QUERY, DJANGO_SAVE})
+# Words of a loop's names that say it goes over a few known things (models, tables,
+# forms, settings) or over batches already: one query each is the design there.
+FEW_WORDS = frozenset(
+    {"chunk", "chunks", "batch", "batches", "page", "pages", "model", "models", "table", "tables",
+     "class", "classes", "klass", "cls", "field", "fields", "form", "forms", "type", "types",
+     "plugin", "plugins", "backend", "backends", "setting", "settings", "config", "configs"}
+)  # fmt: skip
+# Calls whose iteration reads rows: ``.all()``, ``.iterator()``, ``scalars()``.
+ROW_METHODS = frozenset({"all", "iterator", "scalars", "fetchall", "yield_per", "partitions", "stream"})
+# Where a name stands for a model or table, not a row: ``model.objects``, ``select(model)``.
+STATEMENT_FUNCTIONS = frozenset({"select", "delete", "update", "insert", "query", "get", "merge"})
+STATEMENT_METHODS = frozenset({"delete", "insert", "update", "select"})
+# Queryset methods that write: their advice is a bulk write, not a join.
+DJANGO_WRITES = frozenset({"create", "get_or_create", "update_or_create", "update", "delete"})
 ADVICE = {
-    "query": "load them in one query (`selectinload`/`joinedload`, or `WHERE id IN (...)`)",
+    QUERY: "load them in one query (`selectinload`/`joinedload`, or `WHERE id IN (...)`)",
     DJANGO_QUERY: "load them in one query "
     "(`select_related`/`prefetch_related`, `in_bulk`, `filter(pk__in=...)`)",
     DJANGO_SAVE: "write them in one statement (`bulk_update`/`bulk_create`, or `queryset.update(...)`)",
@@ -50,7 +70,7 @@ ADVICE = {
     "(`asyncio.gather` under a semaphore)",
 }
 WHAT = {
-    "query": "runs one query per item",
+    QUERY: "runs one query per item",
     DJANGO_QUERY: "runs one query per item",
     DJANGO_SAVE: "writes one row per item",
     LLM: "makes one LLM call per item",
@@ -129,6 +149,12 @@ class QueryInLoop(Rule):
     )
 
     VALID: ClassVar[list[Valid]] = [
+        # Each save records a change log entry: it has to run per object.
+        Valid(
+            "from django.db import models\n\ndef move(rack, location):\n"
+            "    for device in Device.objects.filter(rack=rack):\n"
+            "        device.snapshot()\n        device.location = location\n        device.save()\n"
+        ),
         # One query for all teams.
         Valid(
             "def teams(session):\n"
@@ -163,6 +189,13 @@ class QueryInLoop(Rule):
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            "from django.db import models\n\ndef move(rack, location):\n"
+            "    for device in Device.objects.filter(rack=rack):\n"
+            "        device.location = location\n        device.save()\n",
+            line=6,
+            message="`device.save()` writes one row per item",
+        ),
         Invalid(
             "def teams(session):\n    teams = session.scalars(select(Team)).all()\n"
             "    for team in teams:\n"
@@ -204,7 +237,7 @@ class QueryInLoop(Rule):
             message="makes one HTTP request per item of `users`",
         ),
         Invalid(
-            "def scores(users):\n    for user in users:\n"
+            "def scores():\n    for user in User.query.all():\n"
             "        user.score = Score.query.filter_by(user_id=user.id).first()\n",
             line=3,
             message="`Score.query.filter_by` runs one query per item",
@@ -246,14 +279,18 @@ def _evidence(tree: ast.Module, nodes: list[ast.AST], text: str) -> Evidence:
 def _loops(function: Function, evidence: Evidence) -> Iterator[tuple[ast.AST, list[Call]]]:
     """Each loop of ``function`` (not of nested functions) with the calls it makes per item."""
     awaited_only = isinstance(function, ast.AsyncFunctionDef)
+    assigned = assignments(function)
     for node in _own_nodes(function.body):
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            if _bounded(node.iter) or _stops_early(node.body):
+            if _bounded(node.iter) or _stops_early(node.body) or _few(node.target, node.iter):
                 continue
             items = _item_names(node.target, node.body)
             calls = _calls(node.body, items, evidence, awaited_only)
+            calls = _per_row(calls, node.iter, items, assigned, evidence)
+            calls = [call for call in calls if call.kind != DJANGO_SAVE or _bulk_shape(node.body, items)]
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            if _bounded(node.generators[0].iter):
+            generator = node.generators[0]
+            if _bounded(generator.iter) or _few(generator.target, generator.iter):
                 continue
             body: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             body += [condition for generator in node.generators for condition in generator.ifs]
@@ -261,6 +298,8 @@ def _loops(function: Function, evidence: Evidence) -> Iterator[tuple[ast.AST, li
             targets = [generator.target for generator in node.generators]
             items = {name for target in targets for name in _names(target)}
             calls = _calls(body, items, evidence, awaited_only)
+            calls = _per_row(calls, generator.iter, items, assigned, evidence)
+            calls = [call for call in calls if call.kind != DJANGO_SAVE]
         else:
             continue
         if calls:
@@ -298,6 +337,84 @@ def _bounded(iterable: ast.expr) -> bool:
     return isinstance(iterable, (ast.List, ast.Tuple, ast.Set, ast.Constant))
 
 
+def _few(target: ast.expr, iterable: ast.expr) -> bool:
+    """Names that say the loop goes over models, tables, forms or batches."""
+    text = f"{ast.unparse(target)} {ast.unparse(iterable)}".lower()
+    words = {word for part in text.replace(".", " ").split() for word in part.strip("()[],").split("_")}
+    return bool(words & FEW_WORDS)
+
+
+def _per_row(
+    calls: list[Call],
+    iterable: ast.expr,
+    items: set[str],
+    assigned: dict[str, list[ast.expr]],
+    evidence: Evidence,
+) -> list[Call]:
+    """The calls that make the N+1 pattern: a query per row of a query's result (a
+    list of anything will do for LLM and HTTP calls), never one per model or table."""
+    rows = None
+    kept = []
+    for call in calls:
+        if call.kind in DATABASE:
+            if _names_a_model(call.node, items):
+                continue
+            rows = _reads_rows(iterable, assigned, evidence) if rows is None else rows
+            if not rows:
+                continue
+        kept.append(call)
+    return kept
+
+
+def _bulk_shape(body: list[ast.stmt], items: set[str]) -> bool:
+    """The loop only sets fields of the item and saves it: what ``bulk_update`` or
+    ``update()`` does in one statement. A loop that also validates, snapshots or logs
+    needs each ``save()`` (signals, change logs), and is left alone."""
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            if not all(isinstance(target, ast.Attribute) and _uses(target, items) for target in stmt.targets):
+                return False
+        elif not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)) or not (
+            isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "save"
+        ):
+            return False
+    return True
+
+
+def _reads_rows(iterable: ast.expr, assigned: dict[str, list[ast.expr]], evidence: Evidence) -> bool:
+    """The loop goes over the result of a query, a name given one, or keys (``ids``)."""
+    last = dotted_name(iterable).rsplit(".", 1)[-1].lower()
+    if last.endswith(("ids", "pks")):
+        return True
+    for value in values_of(iterable, assigned):
+        for node in ast.walk(value):
+            if isinstance(node, ast.Attribute) and node.attr in ("objects", "query"):
+                return True
+            if isinstance(node, ast.Call) and (
+                reached(node, evidence) in DATABASE
+                or (isinstance(node.func, ast.Attribute) and node.func.attr in ROW_METHODS)
+            ):
+                return True
+    return False
+
+
+def _names_a_model(call: ast.Call, items: set[str]) -> bool:
+    """An item stands for a model or a table in the call: ``model.objects.filter(...)``,
+    ``session.execute(delete(table))``: the loop goes over the schema, not over rows."""
+    placed: list[ast.expr] = []
+    manager = manager_of(call.func, "objects") or manager_of(call.func, "query")
+    if manager is not None:
+        placed.append(manager)
+    for node in ast.walk(call):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else dotted_name(node.func)
+            if name in STATEMENT_FUNCTIONS and node.args:
+                placed.append(node.args[0])
+            if isinstance(node.func, ast.Attribute) and name in STATEMENT_METHODS:
+                placed.append(node.func.value)
+    return any(isinstance(node, ast.Name) and node.id in items for expr in placed for node in ast.walk(expr))
+
+
 def _stops_early(body: list[ast.stmt]) -> bool:
     """A ``break`` or ``return`` of this loop: it runs until the first match."""
     return any(isinstance(node, (ast.Break, ast.Return)) for node in _in_this_loop(body))
@@ -330,9 +447,14 @@ def _calls(
 ) -> list[Call]:
     nodes = list(_in_this_loop(body))
     awaited = {id(node.value) for node in nodes if isinstance(node, ast.Await)}
+    memoised = _memoised(nodes)
     found = []
     for node in nodes:
-        if not isinstance(node, ast.Call) or (awaited_only and id(node) not in awaited):
+        if (
+            not isinstance(node, ast.Call)
+            or (awaited_only and id(node) not in awaited)
+            or id(node) in memoised
+        ):
             continue
         kind = reached(node, evidence)
         if kind is None:
@@ -340,6 +462,17 @@ def _calls(
         uses_item = _uses(node.func.value if kind == DJANGO_SAVE else node, items)  # type: ignore[attr-defined]
         if uses_item:
             found.append(Call(node, kind))
+    return found
+
+
+def _memoised(nodes: list[ast.AST]) -> set[int]:
+    """Calls whose result goes into a cache entry (``cache[key] = await Remote.objects.aget(...)``):
+    one call per distinct key, not per item."""
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and any(isinstance(target, ast.Subscript) for target in node.targets):
+            value = node.value.value if isinstance(node.value, ast.Await) else node.value
+            found.add(id(value))
     return found
 
 
@@ -358,10 +491,14 @@ def _hit(loop: ast.AST, calls: list[Call], change: FileChange | None) -> Iterato
         name = f"{name}()"
     iterable = _iterable(loop)
     more = len(calls) - 1
-    message = f"`{name}` {WHAT[call.kind]} of `{iterable}`"
+    kind = call.kind
+    method = name.rsplit(".", 1)[-1]
+    if kind == DJANGO_QUERY and (method in DJANGO_WRITES or method.removeprefix("a") in DJANGO_WRITES):
+        kind = DJANGO_SAVE
+    message = f"`{name}` {WHAT[kind]} of `{iterable}`"
     if more:
         message += f" (and {more} more call{'s' * (more > 1)} in the loop)"
-    message += f"; {ADVICE[call.kind]}"
+    message += f"; {ADVICE[kind]}"
     yield Hit(
         first,
         message,

@@ -13,8 +13,9 @@ from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
+from faultline.analyzers.lib.python.flow import assignments
 from faultline.analyzers.lib.python.nodes import all_nodes, dotted_name, span
-from faultline.analyzers.lib.python.web import Route, route_of, web_imports
+from faultline.analyzers.lib.python.web import Route, resource_get, route_of, web_imports
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 # A parameter or a word of the view that says the caller chooses a window of rows.
@@ -45,7 +46,7 @@ LOOKUP_WORDS = re.compile(
     re.IGNORECASE,
 )
 MESSAGE = (
-    "`{method} {path}` returns every row of `{model}` (`{query}`) and takes no limit or page: "
+    "`{endpoint}` returns every row of `{model}` (`{query}`) and takes no limit or page: "
     "as the table grows, so do the response, the memory and the time of every call; "
     "take `limit`/`offset` (or a page) and apply them to the query"
 )
@@ -140,6 +141,15 @@ class UnboundedQuery(Rule):
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        # A Flask-RESTX resource.
+        Invalid(
+            "from flask_restx import Namespace, Resource\n\n@users_namespace.route('')\n"
+            "class UserList(Resource):\n    def get(self):\n"
+            "        users = Users.query.filter_by(banned=False).all()\n"
+            "        return {'data': UserSchema(many=True).dump(users).data}\n",
+            line=6,
+            message="`GET /` returns every row of `Users`",
+        ),
         Invalid(
             "from fastapi import APIRouter\n\n@router.get('/items')\ndef read_items(session):\n"
             "    return session.execute(select(Item)).scalars().all()\n",
@@ -168,22 +178,29 @@ class UnboundedQuery(Rule):
         if not web_imports(tree.body):
             return
         for node in all_nodes(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                route = route_of(node)
-                if route is not None and "GET" in route.methods and not _lookup(route, node.name):
-                    hit = _check_view(source, node, route)
-                    if hit is not None:
-                        yield hit
+            view = _view(node)
+            if view is not None and "GET" in view[1].methods and not _lookup(view[1], view[0].name):
+                hit = _check_view(source, *view)
+                if hit is not None:
+                    yield hit
+
+
+def _view(node: ast.AST) -> tuple[Function, Route] | None:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        route = route_of(node)
+        return (node, route) if route is not None else None
+    return resource_get(node) if isinstance(node, ast.ClassDef) else None
 
 
 def _lookup(route: Route, name: str) -> bool:
+    """A route or view that names a small lookup table."""
     return bool(LOOKUP_WORDS.search(route.path) or LOOKUP_WORDS.search(name))
 
 
 def _check_view(source: SourceFile, function: Function, route: Route) -> Hit | None:
     if _pages(source, function):
         return None
-    assigned = _assignments(function)
+    assigned = assignments(function)
     parents = _derived(set(route.parameters), assigned)
     for query in _returned_queries(function, assigned):
         if LOOKUP_WORDS.search(query.model) or _by_parent(query, parents):
@@ -191,8 +208,7 @@ def _check_view(source: SourceFile, function: Function, route: Route) -> Hit | N
         first, last = span(query.call)
         shown = ast.unparse(query.call)
         message = MESSAGE.format(
-            method="GET",
-            path=route.path,
+            endpoint=f"GET {route.path or '/'}" if route.decorator is not None else f"{route.path}.get",
             model=query.model,
             query=shown if len(shown) <= 60 else shown[:57] + "...",
         )
@@ -208,22 +224,6 @@ def _pages(source: SourceFile, function: Function) -> bool:
         return True
     first = min((decorator.lineno for decorator in function.decorator_list), default=function.lineno)
     return bool(PAGING_WORDS.search(source.segment(first, span(function)[1])))
-
-
-def _assignments(function: Function) -> dict[str, list[ast.expr]]:
-    """Name → the values assigned to it in ``function``."""
-    found: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets = [node.target]
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name) and node.value is not None:
-                found.setdefault(target.id, []).append(node.value)
-    return found
 
 
 def _returned_queries(function: Function, assigned: dict[str, list[ast.expr]]) -> Iterator[Query]:
