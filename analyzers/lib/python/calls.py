@@ -19,6 +19,8 @@ HTTP = "http"
 DATABASE_RECEIVERS = frozenset(
     {"session", "db", "conn", "connection", "cursor", "database", "tx", "transaction", "uow"}
 )
+# The names a database session goes by when it is handed to a helper.
+SESSION_ARGUMENTS = frozenset({"session", "db_session", "db", "dbsession", "async_session"})
 SESSION_METHODS = frozenset(
     {"execute", "query", "scalar", "scalars", "exec", "fetch", "fetchrow", "fetchval",
      "fetch_all", "fetch_one", "fetch_val", "refresh", "get_one", "stream", "stream_scalars"}
@@ -72,7 +74,9 @@ def reached(call: ast.Call, evidence: Evidence) -> str | None:
         qualified = qualified_name(func, evidence.imports)
         if qualified in HTTP_FUNCTIONS:
             return HTTP
-        return LLM if evidence.llm and qualified in LLM_FUNCTIONS else None
+        if evidence.llm and qualified in LLM_FUNCTIONS:
+            return LLM
+        return QUERY if passes_session(call) else None
     method = func.attr
     receiver = func.value
     if method in DJANGO_METHODS and manager_of(receiver, "objects") is not None:
@@ -85,7 +89,15 @@ def reached(call: ast.Call, evidence: Evidence) -> str | None:
     database = bool(words) and words[-1] in DATABASE_RECEIVERS
     if database and (method in SESSION_METHODS or (method in MODEL_FIRST_METHODS and _model_first(call))):
         return QUERY
-    return _remote(call, method, words, evidence)
+    return _remote(call, method, words, evidence) or (QUERY if passes_session(call) else None)
+
+
+def passes_session(call: ast.Call) -> bool:
+    """A helper handed the database session (``incident_service.get(db_session=db_session, ...)``,
+    ``load_rows(session)``) queries with it."""
+    named = [keyword.value for keyword in call.keywords if keyword.arg in SESSION_ARGUMENTS]
+    plain = [arg for arg in call.args if isinstance(arg, ast.Name) and arg.id in SESSION_ARGUMENTS]
+    return bool(plain) or any(isinstance(value, (ast.Name, ast.Attribute)) for value in named)
 
 
 def _remote(call: ast.Call, method: str, words: list[str], evidence: Evidence) -> str | None:

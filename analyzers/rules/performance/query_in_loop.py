@@ -318,11 +318,16 @@ def _own_nodes(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
 
 
 def _in_this_loop(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
-    """The nodes a loop runs per item, without those of nested loops (theirs) or scopes."""
+    """The nodes a loop runs per item, without those of nested loops (theirs, except
+    what a nested loop iterates over, which runs once per item of this one) or scopes."""
     stack: list[ast.AST] = list(reversed(body))
     while stack:
         node = stack.pop()
         yield node
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            stack.append(node.iter)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.append(node.generators[0].iter)
         if isinstance(node, (*SCOPES, *LOOPS)):
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
