@@ -32,13 +32,23 @@ PAGING_WORDS = re.compile(
 BOUNDING_METHODS = frozenset(
     {"limit", "offset", "slice", "paginate", "first", "one", "one_or_none", "scalar", "scalar_one",
      "scalar_one_or_none", "get", "count", "exists", "get_or_404", "first_or_404", "fetchmany",
-     "distinct_count", "aggregate"}
+     "distinct_count", "aggregate", "group_by"}
 )  # fmt: skip
 FILTER_METHODS = frozenset({"filter", "filter_by", "where", "having", "join", "exclude"})
 # ``len(rows)``: the view returns a figure, not the rows.
 SUMMARIES = frozenset({"len", "sum", "any", "all", "bool", "max", "min"})
 # Executing a statement: ``session.execute(select(Item))``.
 EXECUTE_METHODS = frozenset({"execute", "scalars", "exec"})
+# Tables whose rows grow with use: a full list of them is a risk. Others (brackets,
+# modules, audiences, challenges, ...) are often a few rows an admin made, and a
+# reviewer would not page them: the rule stays quiet there.
+GROWING_WORDS = re.compile(
+    r"user|account|member|customer|order|transaction|payment|invoice|event|log|message|comment"
+    r"|notification|submission|record|entr(?:y|ies)|post|ticket|incident|case|document|file|upload"
+    r"|activit|histor|audit|request|job|task|run|result|alert|report|item|product|session|visit|click"
+    r"|attempt|solve|finding|signal|trace|metric|sample|measurement|reading|response|answer|vote",
+    re.IGNORECASE,
+)
 # Small lookup tables that nobody pages: roles, settings, enum-like kinds.
 LOOKUP_WORDS = re.compile(
     r"role|setting|config|option|status|type|kind|permission|language|locale|country|currenc"
@@ -77,12 +87,15 @@ class UnboundedQuery(Rule):
     concurrent call, and one client polling the endpoint loads the database.
     Adding pagination later breaks the clients that expect the whole list.
 
-    To stay quiet where a full list is fine, the rule skips queries filtered by a
-    parameter of the route's path (`/teams/{team_id}/members`: one parent's
-    children), small lookup tables whose model, path or view names a role,
-    setting, status, type, category, ... and views that mention a limit, a page or
-    a paginator anywhere. Django views and queries made in helper functions are
-    not checked.
+    To stay quiet where a full list is fine, the rule reports only models whose
+    name says their rows grow with use (users, orders, events, logs, messages,
+    documents, items, tasks, ...): a table of brackets or modules that an admin
+    fills by hand is left alone, since a reviewer would not page it. It also skips
+    queries filtered by a parameter of the route's path (`/teams/{team_id}/members`:
+    one parent's children), grouped queries, lookup tables whose model, path or
+    view names a role, setting, status, type, category, ... and views that mention
+    a limit, a page or a paginator anywhere. Django views and queries made in
+    helper functions are not checked.
 
     ## Example
     ```python
@@ -117,6 +130,12 @@ class UnboundedQuery(Rule):
             "from fastapi import APIRouter\n\n@router.get('/teams/{team_id}/members')\n"
             "def members(team_id: int, session):\n"
             "    return session.query(Member).filter(Member.team_id == team_id).all()\n"
+        ),
+        # A few rows an admin made: nobody pages them.
+        Valid(
+            "from flask_restx import Resource\n\n@brackets_namespace.route('')\n"
+            "class BracketList(Resource):\n"
+            "    def get(self):\n        return BracketSchema(many=True).dump(Brackets.query.all()).data\n"
         ),
         # A lookup table.
         Valid(
@@ -203,7 +222,9 @@ def _check_view(source: SourceFile, function: Function, route: Route) -> Hit | N
     assigned = assignments(function)
     parents = _derived(set(route.parameters), assigned)
     for query in _returned_queries(function, assigned):
-        if LOOKUP_WORDS.search(query.model) or _by_parent(query, parents):
+        if not GROWING_WORDS.search(query.model) or LOOKUP_WORDS.search(query.model):
+            continue
+        if _by_parent(query, parents):
             continue
         first, last = span(query.call)
         shown = ast.unparse(query.call)
