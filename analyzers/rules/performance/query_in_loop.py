@@ -64,10 +64,10 @@ ADVICE = {
     DJANGO_QUERY: "load them in one query "
     "(`select_related`/`prefetch_related`, `in_bulk`, `filter(pk__in=...)`)",
     DJANGO_SAVE: "write them in one statement (`bulk_update`/`bulk_create`, or `queryset.update(...)`)",
-    LLM: "batch the inputs (embeddings take a list) or run the calls concurrently with "
-    "`asyncio.gather` under a semaphore",
+    LLM: "batch the inputs (embeddings take a list) or run the calls concurrently with a bound "
+    "(`asyncio.gather` under a semaphore, or a small thread pool)",
     HTTP: "use a bulk endpoint, or run the requests concurrently with a bound "
-    "(`asyncio.gather` under a semaphore)",
+    "(`asyncio.gather` under a semaphore, or a small thread pool)",
 }
 WHAT = {
     QUERY: "runs one query per item",

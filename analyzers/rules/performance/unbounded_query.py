@@ -75,7 +75,8 @@ class UnboundedQuery(Rule):
     """
     ## What it does
     Checks for a FastAPI or Flask view served on `GET` (`@router.get(...)`,
-    `@app.route(...)`, `@bp.get(...)`) that returns every row of a query:
+    `@app.route(...)`, `@bp.get(...)`, the `get` method of a Flask-RESTX or
+    Flask-RESTful resource or a `MethodView`) that returns every row of a query:
     `session.query(Item).all()`, `session.execute(select(Item)).scalars().all()`,
     `Item.query.all()`, with no `limit`, `offset`, `page`, `per_page` or `skip`
     parameter and no `.limit(...)`, `.paginate(...)`, slice or paginator.
