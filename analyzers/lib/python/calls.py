@@ -21,6 +21,7 @@ DATABASE_RECEIVERS = frozenset(
 )
 # The names a database session goes by when it is handed to a helper.
 SESSION_ARGUMENTS = frozenset({"session", "db_session", "db", "dbsession", "async_session"})
+READ_VERBS = ("get", "fetch", "load", "find", "query", "select", "count", "lookup", "read", "exists")
 SESSION_METHODS = frozenset(
     {"execute", "query", "scalar", "scalars", "exec", "fetch", "fetchrow", "fetchval",
      "fetch_all", "fetch_one", "fetch_val", "refresh", "get_one", "stream", "stream_scalars"}
@@ -93,8 +94,12 @@ def reached(call: ast.Call, evidence: Evidence) -> str | None:
 
 
 def passes_session(call: ast.Call) -> bool:
-    """A helper handed the database session (``incident_service.get(db_session=db_session, ...)``,
-    ``load_rows(session)``) queries with it."""
+    """A helper handed the database session whose name says it reads
+    (``incident_service.get(db_session=db_session, ...)``, ``load_rows(session)``).
+    One that creates, sends or updates does one item's work: per item is its design."""
+    name = dotted_name(call.func).rsplit(".", 1)[-1].lower()
+    if not name.startswith(READ_VERBS) or name.startswith("get_or_create"):
+        return False
     named = [keyword.value for keyword in call.keywords if keyword.arg in SESSION_ARGUMENTS]
     plain = [arg for arg in call.args if isinstance(arg, ast.Name) and arg.id in SESSION_ARGUMENTS]
     return bool(plain) or any(isinstance(value, (ast.Name, ast.Attribute)) for value in named)
