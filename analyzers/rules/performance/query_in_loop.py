@@ -151,7 +151,8 @@ class QueryInLoop(Rule):
     VALID: ClassVar[list[Valid]] = [
         # A scheduled job does one item's work per item: that is its design.
         Valid(
-            "def remind(db_session):\n    cases = db_session.query(Case).filter(Case.status == 'open').all()\n"
+            "def remind(db_session):\n"
+            "    cases = db_session.query(Case).filter(Case.status == 'open').all()\n"
             "    for case in cases:\n        send_case_close_reminder(case=case, db_session=db_session)\n"
         ),
         # Each save records a change log entry: it has to run per object.
@@ -198,7 +199,8 @@ class QueryInLoop(Rule):
         Invalid(
             "def owners(db_session, project):\n"
             "    cases = db_session.query(Case).filter(Case.project_id == project.id).all()\n"
-            "    return [\n        individual_service.get(db_session=db_session, individual_id=case.owner_id)\n"
+            "    return [\n"
+            "        individual_service.get(db_session=db_session, individual_id=case.owner_id)\n"
             "        for case in cases\n    ]\n",
             line=4,
             message="`individual_service.get` runs one query per item of `cases`",
