@@ -45,6 +45,10 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 DATABASE = frozenset({QUERY, DJANGO_QUERY, DJANGO_SAVE})
+ADMIN_STATEMENTS = (
+    "KILL", "DROP", "TRUNCATE", "ALTER", "CREATE", "GRANT", "REVOKE", "VACUUM", "ANALYZE",
+    "REFRESH", "SET ", "LOCK", "COMMENT", "REINDEX", "CLUSTER", "NOTIFY", "SELECT PG_",
+)  # fmt: skip
 # Words of a loop's names that say it goes over a few known things (models, tables,
 # forms, settings) or over batches already: one query each is the design there.
 FEW_WORDS = frozenset(
@@ -149,6 +153,11 @@ class QueryInLoop(Rule):
     )
 
     VALID: ClassVar[list[Valid]] = [
+        # MySQL's KILL takes one id: per item is the only way.
+        Valid(
+            "def kill_sleepers(db):\n    for proc in db.session.execute('SHOW PROCESSLIST').fetchall():\n"
+            "        db.session.execute(f'KILL {proc.Id}')\n"
+        ),
         # A scheduled job does one item's work per item: that is its design.
         Valid(
             "def remind(db_session):\n"
@@ -478,12 +487,25 @@ def _calls(
         ):
             continue
         kind = reached(node, evidence)
-        if kind is None:
+        if kind is None or (kind == QUERY and _admin_statement(node)):
             continue
         uses_item = _uses(node.func.value if kind == DJANGO_SAVE else node, items)  # type: ignore[attr-defined]
         if uses_item:
             found.append(Call(node, kind))
     return found
+
+
+def _admin_statement(call: ast.Call) -> bool:
+    """``execute(f"KILL {pid}")``, ``execute(text("DROP ..."))``: statements that take
+    one object each, so one per item is the only way."""
+    first = call.args[0] if call.args else None
+    if isinstance(first, ast.Call) and first.args:
+        first = first.args[0]  # ``text("...")``
+    if isinstance(first, ast.JoinedStr):
+        head = next((part.value for part in first.values if isinstance(part, ast.Constant)), "")
+    else:
+        head = first.value if isinstance(first, ast.Constant) else ""
+    return isinstance(head, str) and head.lstrip().upper().startswith(ADMIN_STATEMENTS)
 
 
 def _memoised(nodes: list[ast.AST]) -> set[int]:
