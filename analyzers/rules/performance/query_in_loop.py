@@ -153,6 +153,12 @@ class QueryInLoop(Rule):
     )
 
     VALID: ClassVar[list[Valid]] = [
+        # A cache filled once per distinct key.
+        Valid(
+            "def remotes(rows, cache):\n    for row in Row.objects.all():\n"
+            "        if row.remote_id not in cache:\n"
+            "            cache[row.remote_id] = Remote.objects.get(pk=row.remote_id)\n"
+        ),
         # MySQL's KILL takes one id: per item is the only way.
         Valid(
             "def kill_sleepers(db):\n    for proc in db.session.execute('SHOW PROCESSLIST').fetchall():\n"
@@ -509,13 +515,23 @@ def _admin_statement(call: ast.Call) -> bool:
 
 
 def _memoised(nodes: list[ast.AST]) -> set[int]:
-    """Calls whose result goes into a cache entry (``cache[key] = await Remote.objects.aget(...)``):
-    one call per distinct key, not per item."""
+    """Calls whose result fills a cache entry that was missing
+    (``if key not in cache: cache[key] = await Remote.objects.aget(...)``): one call
+    per distinct key, not per item."""
     found = set()
     for node in nodes:
-        if isinstance(node, ast.Assign) and any(isinstance(target, ast.Subscript) for target in node.targets):
-            value = node.value.value if isinstance(node.value, ast.Await) else node.value
-            found.add(id(value))
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)):
+            continue
+        test = node.test
+        if not (len(test.ops) == 1 and isinstance(test.ops[0], ast.NotIn)):
+            continue
+        cache = dotted_name(test.comparators[0])
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and any(
+                isinstance(target, ast.Subscript) and dotted_name(target.value) == cache
+                for target in stmt.targets
+            ):
+                found.add(id(stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value))
     return found
 
 
