@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,8 +27,8 @@ from faultline.analyzers.lib.python.calls import (
     reached,
 )
 from faultline.analyzers.lib.python.flow import assignments, values_of
-from faultline.analyzers.lib.python.imports import import_map, imported_names
-from faultline.analyzers.lib.python.nodes import all_nodes, dotted_name, span
+from faultline.analyzers.lib.python.imports import imported_names
+from faultline.analyzers.lib.python.nodes import blocks, child_nodes, dotted_name, span
 
 # Code that runs once, by hand or at deploy time: a loop over a few rows is normal there.
 ONE_OFF_PATHS = (
@@ -136,20 +136,35 @@ class QueryInLoop(Rule):
     summary = "A query or client call runs once per item of a loop"
     production_only = True
     compare_base = True
+    # The call shapes ``reached`` knows, as bytes: a file with none of them is not parsed.
     needles = (
-        b"session",
-        b"query",
-        b"objects.",
         b".execute(",
+        b".scalars(",
+        b".scalar(",
+        b".exec(",
+        b".query(",
+        b".query.",
+        b"objects.",
         b".save(",
+        b".fetch",
+        b".refresh(",
+        b"session.get(",
+        b"db.get(",
         b".create(",
-        b"requests",
+        b"requests.",
         b"httpx",
         b"aiohttp",
+        b"urlopen",
         b"completion",
-        b"cursor",
-        b"conn",
+        b"generate_content",
         b"invoke(",
+        b"predict(",
+        b"session=",
+        b"session)",
+        b"session,",
+        b"db)",
+        b"db,",
+        b"db=",
     )
 
     VALID: ClassVar[list[Valid]] = [
@@ -279,25 +294,68 @@ class QueryInLoop(Rule):
         if matches_any(source.path, ONE_OFF_PATHS):
             return
         tree = python.module(source)
-        nodes = all_nodes(tree)
-        evidence = _evidence(tree, nodes, source.text)
+        imports, loops = _scan(tree, source)
+        if not loops:
+            return
+        evidence = _evidence(imports, source.text)
         change = None if ctx.whole_files else ctx.changes.get(source.path)
-        for function in nodes:
-            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for loop, calls in _loops(function, evidence):
-                    yield from _hit(loop, calls, change)
+        for function, own in loops.values():
+            for loop, calls in _loops(function, own, evidence):
+                yield from _hit(loop, calls, change)
 
 
-def _evidence(tree: ast.Module, nodes: list[ast.AST], text: str) -> Evidence:
+def _scan(
+    tree: ast.Module, source: SourceFile
+) -> tuple[list[ast.stmt], dict[int, tuple[Function, list[ast.AST]]]]:
+    """The module's imports, and each function's own loops (those of nested functions are
+    theirs; loops at module or class level are not kept). Statements are walked block by
+    block; an expression is entered only when its lines hold a ``for`` (a comprehension)."""
+    imports: list[ast.stmt] = []
+    loops: dict[int, tuple[Function, list[ast.AST]]] = {}
+    for_lines = {number for number, line in enumerate(source.lines, 1) if "for" in line}
+
+    def visit(body: list[ast.stmt], function: Function | None) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                imports.append(stmt)
+                continue
+            inner: Function | None = function
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = stmt
+            elif isinstance(stmt, ast.ClassDef):
+                inner = None
+            elif function is not None:
+                found = loops.setdefault(id(function), (function, []))[1]
+                if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                    found.append(stmt)
+                found.extend(_comprehensions(stmt, for_lines))
+            for block in blocks(stmt):
+                visit(block, inner)
+
+    visit(tree.body, None)
+    return imports, {key: value for key, value in loops.items() if value[1]}
+
+
+def _comprehensions(stmt: ast.stmt, for_lines: set[int]) -> list[ast.AST]:
+    """The comprehensions in ``stmt``'s own expressions (not in its nested blocks)."""
+    first, last = span(stmt)
+    if blocks(stmt):
+        expressions: list[ast.AST] = [child for child in child_nodes(stmt) if isinstance(child, ast.expr)]
+    elif any(number in for_lines for number in range(first, last + 1)):
+        expressions = [stmt]
+    else:
+        return []
+    return [node for expr in expressions for node in ast.walk(expr) if isinstance(node, LOOPS[2:])]
+
+
+def _evidence(imports: list[ast.stmt], text: str) -> Evidence:
+    names = [imported for imported in imported_names(imports) if not imported.relative]
     packages = {
-        (imported.name if imported.module is None else imported.module).split(".")[0]
-        for imported in imported_names(
-            node for node in nodes if isinstance(node, (ast.Import, ast.ImportFrom))
-        )
-        if not imported.relative
+        (imported.name if imported.module is None else imported.module).split(".")[0] for imported in names
     }
     return Evidence(
-        imports=import_map(tree, nodes),
+        # The module's imports by local name; a name rebound later is rare enough in a loop's calls.
+        imports={imported.local: imported.qualified for imported in names},
         django="django" in packages or ".objects." in text,
         llm=bool(packages & LLM_PACKAGES),
         http=bool(packages & HTTP_PACKAGES),
@@ -307,16 +365,27 @@ def _evidence(tree: ast.Module, nodes: list[ast.AST], text: str) -> Evidence:
 # --- loops and the calls in them -------------------------------------------
 
 
-def _loops(function: Function, evidence: Evidence) -> Iterator[tuple[ast.AST, list[Call]]]:
+def _loops(
+    function: Function, own: list[ast.AST], evidence: Evidence
+) -> Iterator[tuple[ast.AST, list[Call]]]:
     """Each loop of ``function`` (not of nested functions) with the calls it makes per item."""
     awaited_only = isinstance(function, ast.AsyncFunctionDef)
-    assigned = assignments(function)
-    for node in _own_nodes(function.body):
+    found: list[dict[str, list[ast.expr]]] = []
+
+    def assigned() -> dict[str, list[ast.expr]]:
+        if not found:
+            found.append(assignments(function))
+        return found[0]
+
+    for node in own:
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            if _bounded(node.iter) or _stops_early(node.body) or _few(node.target, node.iter):
+            if _bounded(node.iter) or _few(node.target, node.iter):
                 continue
-            items = _item_names(node.target, node.body)
-            calls = _calls(node.body, items, evidence, awaited_only)
+            inner = list(_in_this_loop(node.body))
+            if _stops_early(inner):
+                continue
+            items = _item_names(node.target, inner)
+            calls = _calls(inner, items, evidence, awaited_only)
             calls = _per_row(calls, node.iter, items, assigned, evidence)
             calls = [call for call in calls if call.kind != DJANGO_SAVE or _bulk_shape(node.body, items)]
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
@@ -328,24 +397,13 @@ def _loops(function: Function, evidence: Evidence) -> Iterator[tuple[ast.AST, li
             body += [generator.iter for generator in node.generators[1:]]
             targets = [generator.target for generator in node.generators]
             items = {name for target in targets for name in _names(target)}
-            calls = _calls(body, items, evidence, awaited_only)
+            calls = _calls(list(_in_this_loop(body)), items, evidence, awaited_only)
             calls = _per_row(calls, generator.iter, items, assigned, evidence)
             calls = [call for call in calls if call.kind != DJANGO_SAVE]
         else:
             continue
         if calls:
             yield node, calls
-
-
-def _own_nodes(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
-    """Every node under ``body``, not entering nested functions, lambdas or classes."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, SCOPES):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 def _in_this_loop(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
@@ -361,7 +419,7 @@ def _in_this_loop(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
             stack.append(node.generators[0].iter)
         if isinstance(node, (*SCOPES, *LOOPS)):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(reversed(child_nodes(node)))
 
 
 def _bounded(iterable: ast.expr) -> bool:
@@ -384,7 +442,7 @@ def _per_row(
     calls: list[Call],
     iterable: ast.expr,
     items: set[str],
-    assigned: dict[str, list[ast.expr]],
+    assigned: Callable[[], dict[str, list[ast.expr]]],
     evidence: Evidence,
 ) -> list[Call]:
     """The calls that make the N+1 pattern: a query per row of a query's result (a
@@ -395,7 +453,7 @@ def _per_row(
         if call.kind in DATABASE:
             if _names_a_model(call.node, items):
                 continue
-            rows = _reads_rows(iterable, assigned, evidence) if rows is None else rows
+            rows = _reads_rows(iterable, assigned(), evidence) if rows is None else rows
             if not rows:
                 continue
         kept.append(call)
@@ -451,15 +509,15 @@ def _names_a_model(call: ast.Call, items: set[str]) -> bool:
     return any(isinstance(node, ast.Name) and node.id in items for expr in placed for node in ast.walk(expr))
 
 
-def _stops_early(body: list[ast.stmt]) -> bool:
+def _stops_early(inner: list[ast.AST]) -> bool:
     """A ``break`` or ``return`` of this loop: it runs until the first match."""
-    return any(isinstance(node, (ast.Break, ast.Return)) for node in _in_this_loop(body))
+    return any(isinstance(node, (ast.Break, ast.Return)) for node in inner)
 
 
-def _item_names(target: ast.expr, body: list[ast.stmt]) -> set[str]:
+def _item_names(target: ast.expr, inner: list[ast.AST]) -> set[str]:
     """The loop's names and those the body derives from them (``user = row.user``)."""
     items = set(_names(target))
-    assignments = [node for node in _in_this_loop(body) if isinstance(node, (ast.Assign, ast.AnnAssign))]
+    assignments = [node for node in inner if isinstance(node, (ast.Assign, ast.AnnAssign))]
     for _ in range(2):  # a name derived from a derived name
         for node in assignments:
             if node.value is not None and _uses(node.value, items):
@@ -478,10 +536,8 @@ def _uses(node: ast.AST, items: set[str]) -> bool:
     return any(isinstance(child, ast.Name) and child.id in items for child in ast.walk(node))
 
 
-def _calls(
-    body: list[ast.stmt] | list[ast.AST], items: set[str], evidence: Evidence, awaited_only: bool
-) -> list[Call]:
-    nodes = list(_in_this_loop(body))
+def _calls(nodes: list[ast.AST], items: set[str], evidence: Evidence, awaited_only: bool) -> list[Call]:
+    """The calls among a loop's own nodes that reach a database or a service, with an item in them."""
     awaited = {id(node.value) for node in nodes if isinstance(node, ast.Await)}
     memoised = _memoised(nodes)
     found = []
