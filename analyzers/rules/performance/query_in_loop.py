@@ -96,7 +96,11 @@ class QueryInLoop(Rule):
     comprehension) with an argument taken from the item:
     `session.execute(...)`, `session.query(...)`, `Model.query.filter_by(...)`,
     `Model.objects.get(...)`, `obj.save()`, `client.chat.completions.create(...)`,
-    `client.messages.create(...)`, `requests.get(...)`, `await client.post(...)`.
+    `client.messages.create(...)`, `requests.get(...)`, `await client.post(...)`,
+    and helpers handed the session whose name says they read
+    (`individual_service.get(db_session=db_session, ...)`). A database call counts
+    when the loop goes over the result of a query (or a list of ids); an LLM or
+    HTTP call, over any list.
 
     ## Why is this risky?
     Each iteration waits for a round trip. With ten rows in development the page
@@ -108,6 +112,11 @@ class QueryInLoop(Rule):
     Not reported: loops over a literal list or a `range()` (bounded, often
     retries or pages), loops that stop at the first match (`break` or `return`),
     calls that do not use the item, `session.add(obj)` (batched at flush),
+    loops over models, tables, forms or batches (`for model in models:`),
+    Django querysets built but not run (`filter()`), a `save()` in a loop that
+    does more than set fields (signals and change logs need each save), helpers
+    that do one item's work (`send_reminder(case, db_session=...)`), statements
+    that take one object (`KILL`, `DROP`), caches filled once per key,
     unawaited calls in `async` code (coroutines gathered later), code at module
     level, and tests, migrations, `scripts/` and Django management commands,
     which run once over small sets.
