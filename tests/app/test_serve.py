@@ -176,7 +176,15 @@ def test_configured_it_queues_a_delivery_and_stops_on_sigterm(
     serve_process: StartServe, tmp_path: Path
 ) -> None:
     # GitHub's API is unreachable here: the job fails and is scheduled for a retry, which is fine.
-    env = clean_env(**credentials(), GITHUB_API_URL=f"http://127.0.0.1:{free_port()}", WORKERS="3")
+    env = clean_env(
+        **credentials(),
+        GITHUB_API_URL=f"http://127.0.0.1:{free_port()}",
+        WORKERS="3",
+        # The job meets no GitHub: it need not keep trying, nor keep the stop waiting for it.
+        GITHUB_RETRY_BUDGET_SECONDS="1",
+        SHUTDOWN_GRACE_SECONDS="2",
+        REDELIVER_EVERY_SECONDS="0",
+    )
     server = serve_process(env)
     assert httpx.get(f"{server.url}/healthz").json()["workers"] == 3
     body = json.dumps(example("pull_request.opened")).encode()
