@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -15,6 +16,8 @@ from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
 from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, method, walk
 
 CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
+STORAGE = (b"localStorage", b"sessionStorage")
+CLEANUP = re.compile(r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)")
 # Files where the console is what the user reads: build scripts, command-line tools.
 CLI_MARKERS = (b"process.argv", b"process.exit", b"#!/usr/bin/env node")
 
@@ -32,7 +35,9 @@ class ConsoleOnlyCatch(Rule):
     error handling that anyone can see. A notice: sometimes an optional feature
     failing quietly is what the author meant, and a comment in the handler says so.
 
-    Not reported: handlers that also set state, rethrow, return a fallback, report to
+    Not reported: handlers around code that only touches `localStorage` or
+    `sessionStorage` (disabled in private mode: the page works without it) or only
+    cleans up (`removeChild`, `close`, `unsubscribe`); handlers that also set state, rethrow, return a fallback, report to
     an error tracker (Sentry and similar) or show a message, that hold a comment,
     and command-line scripts (a file that reads `process.argv` or calls
     `process.exit`), where the console is the user interface.
@@ -87,6 +92,10 @@ class ConsoleOnlyCatch(Rule):
             path="app/store.ts",
         ),
         Valid(
+            "try {\n  container.removeChild(element);\n} catch (e) {\n  console.error(e);\n}\n",
+            path="app/a11y.ts",
+        ),
+        Valid(
             "main().catch((err) => {\n  console.error(err);\n});\nif (process.argv.length > 2) run();\n",
             path="tools/gen.ts",
         ),
@@ -139,7 +148,7 @@ class ConsoleOnlyCatch(Rule):
         for node in walk(root):
             if node.type == "catch_clause":
                 body = node.child_by_field_name("body")
-                if body is not None and _console_only(body):
+                if body is not None and _console_only(body) and not _expected_failure(node):
                     yield hit(node, _message("`catch`"), node)
             elif node.type == "call_expression" and method(node) == "catch":
                 handler = _handler(node)
@@ -147,6 +156,18 @@ class ConsoleOnlyCatch(Rule):
                     function = node.child_by_field_name("function")
                     where = function.child_by_field_name("property") if function is not None else None
                     yield hit(where or node, _message("`.catch(...)`"), node)
+
+
+def _expected_failure(catch: Node) -> bool:
+    """A try block that only touches browser storage (disabled, full or private mode: the
+    page works without it) or only cleans up (the thing may already be gone)."""
+    block = catch.parent.child_by_field_name("body") if catch.parent is not None else None
+    if block is None or block.text is None:
+        return False
+    if any(name in block.text for name in STORAGE):
+        return True
+    calls = [node for node in walk(block) if node.type == "call_expression"]
+    return bool(calls) and all(CLEANUP.match(method(call) or callee(call)) for call in calls)
 
 
 def _message(what: str) -> str:
