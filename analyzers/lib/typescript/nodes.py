@@ -54,7 +54,11 @@ def method(call: Node) -> str:
 
 def receiver(call: Node) -> Node | None:
     function = call.child_by_field_name("function")
-    return function.child_by_field_name("object") if function is not None and function.type == "member_expression" else None
+    return (
+        function.child_by_field_name("object")
+        if function is not None and function.type == "member_expression"
+        else None
+    )
 
 
 def arguments(call: Node) -> list[Node]:

@@ -17,7 +17,9 @@ from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, calle
 
 CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
 STORAGE = (b"localStorage", b"sessionStorage")
-CLEANUP = re.compile(r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)")
+CLEANUP = re.compile(
+    r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)"
+)
 # Files where the console is what the user reads: build scripts, command-line tools.
 CLI_MARKERS = (b"process.argv", b"process.exit", b"#!/usr/bin/env node")
 
@@ -37,10 +39,10 @@ class ConsoleOnlyCatch(Rule):
 
     Not reported: handlers around code that only touches `localStorage` or
     `sessionStorage` (disabled in private mode: the page works without it) or only
-    cleans up (`removeChild`, `close`, `unsubscribe`); handlers that also set state, rethrow, return a fallback, report to
-    an error tracker (Sentry and similar) or show a message, that hold a comment,
-    and command-line scripts (a file that reads `process.argv` or calls
-    `process.exit`), where the console is the user interface.
+    cleans up (`removeChild`, `close`, `unsubscribe`); handlers that also set state,
+    rethrow, return a fallback, report to an error tracker (Sentry and similar) or
+    show a message; handlers that hold a comment; and command-line scripts (a file
+    that reads `process.argv` or calls `process.exit`), where the console is the user interface.
 
     ## Example
     ```typescript
@@ -76,10 +78,14 @@ class ConsoleOnlyCatch(Rule):
             path="app/user.ts",
         ),
         Valid(
-            "try {\n  await save();\n} catch (err) {\n  console.error(err);\n  Sentry.captureException(err);\n}\n",
+            "try {\n  await save();\n} catch (err) {\n"
+            "  console.error(err);\n  Sentry.captureException(err);\n}\n",
             path="app/save.ts",
         ),
-        Valid("try {\n  await save();\n} catch (err) {\n  console.warn(err);\n  throw err;\n}\n", path="app/save.ts"),
+        Valid(
+            "try {\n  await save();\n} catch (err) {\n  console.warn(err);\n  throw err;\n}\n",
+            path="app/save.ts",
+        ),
         Valid(
             "function load() {\n  try {\n    return JSON.parse(raw);\n  } catch (err) {\n"
             "    console.warn(err);\n    return {};\n  }\n}\n",
@@ -100,7 +106,8 @@ class ConsoleOnlyCatch(Rule):
             path="tools/gen.ts",
         ),
         Valid(
-            "export function Page() {\n  useEffect(() => {\n    load().catch((e) => console.error(e));\n  }, []);\n"
+            "export function Page() {\n  useEffect(() => {\n"
+            "    load().catch((e) => console.error(e));\n  }, []);\n"
             "  return <div />;\n}\n",
             path="app/page.test.tsx",
         ),
@@ -133,7 +140,8 @@ class ConsoleOnlyCatch(Rule):
         ),
         Invalid("load().catch(console.error);\n", path="src/main.js", line=1),
         Invalid(
-            "export const Item = () => (\n  <button onClick={() => remove().catch((e) => console.log(e))}>x</button>\n);\n",
+            "export const Item = () => (\n"
+            "  <button onClick={() => remove().catch((e) => console.log(e))}>x</button>\n);\n",
             path="src/Item.jsx",
             line=2,
         ),
@@ -206,6 +214,10 @@ def _console_only(body: Node) -> bool:
         if statement.type != "expression_statement":
             return False
         expression = statement.named_children[0] if statement.named_children else None
-        if expression is None or expression.type != "call_expression" or callee(expression) not in CONSOLE_CALLS:
+        if (
+            expression is None
+            or expression.type != "call_expression"
+            or callee(expression) not in CONSOLE_CALLS
+        ):
             return False
     return True

@@ -1,4 +1,4 @@
-"""FL013 unchecked-fetch-response beyond its examples (near-misses, options, real-code cases)."""
+"""FL013 unchecked-fetch-response beyond its examples (near-misses, real-code cases)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,29 @@ from faultline.analyzers.core.rule import Valid
 from faultline.analyzers.core.testing import run_example
 from faultline.analyzers.rules.frontend.unchecked_fetch_response import UncheckedFetchResponse
 
+AVATAR = (
+    "export const Avatar = ({ url }: Props) => {\n  useEffect(() => {\n{comment}"
+    "    fetch(url).then((r) => r.blob()).then(setImage);\n  }, [url]);\n"
+    "  return <img src={image} />;\n};\n"
+)
 
-def test_a_near_miss_is_not_reported() -> None:
-    assert run_example(UncheckedFetchResponse, Valid("safer_code()\n")) == []
+
+def test_the_comment_is_what_silences_it() -> None:
+    bare = run_example(UncheckedFetchResponse, Valid(AVATAR.replace("{comment}", ""), path="src/Avatar.tsx"))
+    assert [finding.line for finding in bare] == [3]
+    jsx = AVATAR.replace("{comment}", "    {/* faultline: ignore[FL013] */}\n")
+    assert run_example(UncheckedFetchResponse, Valid(jsx, path="src/Avatar.tsx")) == []
+
+
+def test_a_status_read_after_the_body_still_counts_as_looked_at() -> None:
+    code = (
+        "async function load() {\n  const res = await fetch(u);\n  const body = await res.json();\n"
+        "  if (res.status !== 200) throw new Error(body.detail);\n  return body;\n}\n"
+    )
+    assert run_example(UncheckedFetchResponse, Valid(code, path="src/api.ts")) == []
+
+
+def test_only_added_lines_count() -> None:
+    base = "async function load() {\n  const res = await fetch(u);\n  return res.json();\n}\n"
+    code = "// the documents\n" + base
+    assert run_example(UncheckedFetchResponse, Valid(code, path="src/api.ts", base=base)) == []
