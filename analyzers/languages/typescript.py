@@ -42,6 +42,7 @@ TEST_GLOBS = (
     *GENERATED_GLOBS,
     "*.test.*",
     "*.spec.*",
+    "*.cy.*",
     "*.stories.*",
     "*.d.ts",
     "**/__tests__/**",
