@@ -27,6 +27,7 @@ from faultline.analyzers.lib.typescript.nodes import (
 
 EFFECTS = frozenset({"useEffect", "useLayoutEffect", "React.useEffect", "React.useLayoutEffect"})
 CALLBACK_HOOKS = frozenset({"useCallback", "React.useCallback"})
+ERROR_WORD = re.compile(rb"\berror\b")
 HANDLER_NAME = re.compile(r"^(handle|on)[A-Z]")
 
 
@@ -214,7 +215,7 @@ def _reads_error(callback: Node) -> bool:
     body = callback.child_by_field_name("body")
     if parameters is not None and b"error" in (parameters.text or b""):
         return True
-    return body is not None and b".error" in (body.text or b"")
+    return body is not None and ERROR_WORD.search(body.text or b"") is not None
 
 
 def _chain_root(call: Node) -> str:
