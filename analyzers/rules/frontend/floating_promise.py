@@ -28,6 +28,7 @@ from faultline.analyzers.lib.typescript.nodes import (
 EFFECTS = frozenset({"useEffect", "useLayoutEffect", "React.useEffect", "React.useLayoutEffect"})
 CALLBACK_HOOKS = frozenset({"useCallback", "React.useCallback"})
 ERROR_WORD = re.compile(rb"\berror\b")
+BINDINGS = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 HANDLER_NAME = re.compile(r"^(handle|on)[A-Z]")
 
 
@@ -278,7 +279,7 @@ def _other_bindings(root: Node, names: set[str]) -> set[str]:
     unsure: set[str] = set()
     for node in walk(root):
         if node.type in ("required_parameter", "optional_parameter", "formal_parameters"):
-            unsure.update(text(n) for n in walk(node) if n.type == "identifier" and text(n) in names)
+            unsure.update(text(n) for n in walk(node) if n.type in BINDINGS and text(n) in names)
         elif node.type == "function_declaration" and not _is_async(node):
             unsure.add(text(node.child_by_field_name("name")))
     return unsure & names
