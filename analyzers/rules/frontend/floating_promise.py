@@ -97,6 +97,9 @@ class FloatingPromise(Rule):
         Valid("function load() {\n  return fetchUser().then(setUser);\n}\n", path="src/user.ts"),
         Valid("const user = fetchUser().then((u) => u.name);\n", path="src/user.ts"),
         Valid("void fetchUser().then(setUser);\n", path="src/user.ts"),
+        Valid(
+            "Promise.all([a().catch(() => {}), b().catch(() => {})]).then(() => done());\n", path="src/ab.ts"
+        ),
         # ``track`` comes from elsewhere: nothing says it returns a promise.
         Valid(
             "import { track } from './analytics';\n"
@@ -169,7 +172,7 @@ class FloatingPromise(Rule):
             if expression.type != "call_expression":
                 continue
             if method(expression) == "then":
-                if _unhandled_chain(expression) and _chain_root(expression) not in handling:
+                if _unhandled_chain(expression) and not _settled_root(expression, handling):
                     yield hit(expression, _chain_message(), node)
                 continue
             name = callee(expression)
@@ -219,12 +222,24 @@ def _reads_error(callback: Node) -> bool:
     return body is not None and ERROR_WORD.search(body.text or b"") is not None
 
 
-def _chain_root(call: Node) -> str:
-    """The plain function a chain starts from: ``load`` for ``load().then(f)``; "" for others."""
+def _settled_root(call: Node, handling: set[str]) -> bool:
+    """The chain starts from a promise that cannot reject: a function of this file that catches,
+    ``Promise.allSettled``, or ``Promise.all`` of promises that each have a ``.catch``."""
     link: Node | None = call
     while link is not None and link.type == "call_expression" and method(link):
+        if method(link) in ("all", "allSettled") and text(receiver(link)) == "Promise":
+            break
         link = receiver(link)
-    return callee(link) if link is not None and link.type == "call_expression" else ""
+    if link is None or link.type != "call_expression":
+        return False
+    name = callee(link)
+    if name == "Promise.allSettled":
+        return True
+    if name == "Promise.all":
+        items = arguments(link)
+        elements = items[0].named_children if items and items[0].type == "array" else []
+        return bool(elements) and all(e.type == "call_expression" and method(e) == "catch" for e in elements)
+    return name in handling
 
 
 def _handling_functions(root: Node) -> set[str]:
