@@ -70,6 +70,7 @@ class ConsoleOnlyCatch(Rule):
     summary = "A catch only logs the error to the console"
     patterns = SCRIPT_PATTERNS
     production_only = True
+    compare_base = True
     needles = (b"console.",)
 
     VALID: ClassVar[list[Valid]] = [

@@ -77,6 +77,7 @@ class FloatingPromise(Rule):
     summary = "A promise is left floating: its rejection goes unhandled"
     patterns = SCRIPT_PATTERNS
     production_only = True
+    compare_base = True
     needles = (b".then(", b"async ")
 
     VALID: ClassVar[list[Valid]] = [

@@ -79,6 +79,7 @@ class MissingErrorBoundary(Rule):
     summary = "A React root renders the app with no error boundary"
     patterns = SCRIPT_PATTERNS
     production_only = True
+    compare_base = True
     needles = (
         b"createRoot",
         b"hydrateRoot",

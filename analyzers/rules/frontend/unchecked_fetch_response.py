@@ -92,6 +92,7 @@ class UncheckedFetchResponse(Rule):
     summary = "A fetch response body is read without checking its status"
     patterns = SCRIPT_PATTERNS
     production_only = True
+    compare_base = True
     needles = (b"fetch(", b"axios.create(")
 
     VALID: ClassVar[list[Valid]] = [

@@ -32,3 +32,14 @@ def test_only_added_lines_count() -> None:
     base = "async function load() {\n  const res = await fetch(u);\n  return res.json();\n}\n"
     code = "// the documents\n" + base
     assert run_example(UncheckedFetchResponse, Valid(code, path="src/api.ts", base=base)) == []
+
+
+def test_a_fetch_moved_into_an_if_is_not_new() -> None:
+    base = (
+        "async function download(src) {\n  const image = await fetch(src);\n  blob = await image.blob();\n}\n"
+    )
+    code = (
+        "async function download(src) {\n  if (internal(src)) {\n    const image = await fetch(src);\n"
+        "    blob = await image.blob();\n  }\n}\n"
+    )
+    assert run_example(UncheckedFetchResponse, Valid(code, path="src/dl.ts", base=base)) == []
