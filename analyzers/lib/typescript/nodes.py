@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from faultline.analyzers.core.findings import Hit
 
+WORDS = re.compile(r"\w+")
 FUNCTIONS = frozenset(
     {
         "function_declaration",
@@ -91,4 +93,12 @@ def hit(node: Node, message: str, statement: Node | None = None) -> Hit:
         end_line=line(node),
         column=node.start_point.column + 1,
         statement=(line(whole), last_line(whole)),
+        fingerprint_key=shape(whole),
     )
+
+
+def shape(node: Node) -> str:
+    """The statement's words without punctuation or spacing: what a formatter (prettier's quotes,
+    parentheses, trailing commas, line breaks) leaves alone. A statement only reformatted by the
+    change keeps its fingerprint and is not reported as new."""
+    return " ".join(WORDS.findall(text(node)))

@@ -30,3 +30,10 @@ def test_a_chain_of_a_function_of_this_file_that_catches_is_quiet() -> None:
         "export const onDone = () => {\n  saveAll().then(() => close());\n};\n"
     )
     assert run_example(FloatingPromise, Valid(code, path="src/done.ts")) == []
+
+
+def test_a_chain_only_reformatted_is_not_new() -> None:
+    base = "useEffect(() => {\n  getTags(url).then(tags => {\n    setTags(tags)\n  })\n}, [])\n"
+    code = "useEffect(() => {\n  getTags(url).then((tags) => {\n    setTags(tags);\n  });\n}, []);\n"
+    assert run_example(FloatingPromise, Valid(code, path="src/tags.js", base=base)) == []
+    assert run_example(FloatingPromise, Valid(code, path="src/tags.js"))
