@@ -23,6 +23,7 @@ LEGACY_RENDER = frozenset({"ReactDOM.render", "ReactDOM.hydrate"})
 # Sentry's, Next's error files).
 BOUNDARY_MARKS = (b"ErrorBoundary", b"componentDidCatch", b"getDerivedStateFromError", b"withErrorBoundary")
 PAGE_CONTAINER = re.compile(r"getElementById|querySelector|document\.body|\b(?:root|app)\w*\b", re.IGNORECASE)
+RENDER_NEEDLES = (b"createRoot", b"hydrateRoot", b"ReactDOM.render", b"ReactDOM.hydrate")
 SUFFIXES = (".tsx", ".ts", ".jsx", ".js")
 LAYOUT = re.compile(r"(?:^|/)app/layout\.(?:tsx|jsx|ts|js)$")
 ERROR_FILES = re.compile(r"/(?:global-)?error\.(?:tsx|jsx|ts|js)$")
@@ -177,6 +178,8 @@ class MissingErrorBoundary(Rule):
         if LAYOUT.search(source.path):
             yield from self._check_layout(source, ctx)
             return
+        if not any(call in source.data for call in RENDER_NEEDLES):
+            return  # the needles let layouts in ("children"): no root render here
         if any(mark in source.data for mark in BOUNDARY_MARKS):
             return
         root = script(source).root
