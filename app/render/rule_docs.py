@@ -7,9 +7,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from faultline.analyzers.core.rule import Rule
-from faultline.analyzers.languages import fence_for
+from faultline.analyzers.languages import fence_for, language_for
 
 _SKIPPED = "tests, `setup.py`, docs and examples are skipped unless the config includes them"
+_SKIPPED_SCRIPTS = (
+    "tests, stories, built, minified and vendored files, docs and examples are skipped unless the config "
+    "includes them"
+)
 
 
 def rules_table(rules: Sequence[type[Rule]]) -> str:
@@ -26,8 +30,9 @@ def _fence(code: str, path: str) -> str:
 
 def rule_page(rule: type[Rule]) -> str:
     applies = ", ".join(f"`{pattern}`" for pattern in rule.patterns)
+    prefix = _comment_prefix(rule)
     if rule.production_only:
-        applies += f" ({_SKIPPED})"
+        applies += f" ({_SKIPPED if prefix == '#' else _SKIPPED_SCRIPTS})"
     parts = [
         f"# {rule.code} {rule.slug}",
         "",
@@ -36,7 +41,7 @@ def rule_page(rule: type[Rule]) -> str:
         f"- Severity: {rule.severity}",
         f"- Applies to: {applies}",
         f"- Suggests a fix: {'yes' if rule.can_fix() else 'no'}",
-        f"- Suppress with: `# faultline: ignore[{rule.slug}]` on the line or the line above",
+        f"- Suppress with: {_suppression(rule.slug, prefix)} on the line or the line above",
         "",
         rule.rationale(),
         "",
@@ -46,6 +51,19 @@ def rule_page(rule: type[Rule]) -> str:
     parts += ["", "## Not reported (from the test suite)"]
     parts += _examples(rule.VALID[:3])
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _comment_prefix(rule: type[Rule]) -> str:
+    """How a comment starts in the language of the rule's first pattern (``#`` by default)."""
+    pattern = rule.patterns[0] if rule.patterns else ""
+    language = language_for(pattern.replace("*", "x")) if pattern else None
+    return language.comment_prefixes[0] if language else "#"
+
+
+def _suppression(slug: str, prefix: str) -> str:
+    if prefix == "//":
+        return f"`// faultline: ignore[{slug}]` (in JSX `{{/* faultline: ignore[{slug}] */}}`)"
+    return f"`{prefix} faultline: ignore[{slug}]`"
 
 
 def _examples(examples: Iterable[object]) -> list[str]:

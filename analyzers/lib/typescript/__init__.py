@@ -1,0 +1,1 @@
+"""What rules share about TypeScript and JavaScript trees (tree-sitter nodes)."""

@@ -1,0 +1,224 @@
+"""FL015 console-only-catch: a catch only logs the error to the console."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from faultline.analyzers.core.context import Context
+from faultline.analyzers.core.findings import Hit, Severity
+from faultline.analyzers.core.rule import Invalid, Rule, Valid
+from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
+from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, method, walk
+
+CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
+STORAGE = (b"localStorage", b"sessionStorage")
+CLEANUP = re.compile(
+    r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)"
+)
+# Files where the console is what the user reads: build scripts, command-line tools.
+CLI_MARKERS = (b"process.argv", b"process.exit", b"#!/usr/bin/env node")
+
+
+class ConsoleOnlyCatch(Rule):
+    """
+    ## What it does
+    Checks for a `catch` block or a `.catch(...)` callback in frontend code whose only
+    effect is `console.error`, `console.log` or `console.warn`.
+
+    ## Why is this risky?
+    In a browser the console is read by nobody: the user sees a page that did nothing,
+    nothing retries, and no error tracker hears about it. Such handlers multiply
+    (one per component, each its own way), which is how a frontend ends up with no
+    error handling that anyone can see. A notice: sometimes an optional feature
+    failing quietly is what the author meant, and a comment in the handler says so.
+
+    Not reported: handlers around code that only touches `localStorage` or
+    `sessionStorage` (disabled in private mode: the page works without it) or only
+    cleans up (`removeChild`, `close`, `unsubscribe`); handlers that also set state,
+    rethrow, return a fallback, report to an error tracker (Sentry and similar) or
+    show a message; handlers that hold a comment; and command-line scripts (a file
+    that reads `process.argv` or calls `process.exit`), where the console is the user interface.
+
+    ## Example
+    ```typescript
+    navigator.serviceWorker
+      .register('/sw.js')
+      .catch((error) => {
+        console.error('ServiceWorker registration failed: ', error);
+      });
+    ```
+
+    ## Use instead
+    ```typescript
+    navigator.serviceWorker
+      .register('/sw.js')
+      .catch((error) => {
+        Sentry.captureException(error);
+        setOffline(true);
+      });
+    ```
+    """
+
+    code = "FL015"
+    slug = "console-only-catch"
+    severity = Severity.NOTICE
+    summary = "A catch only logs the error to the console"
+    patterns = SCRIPT_PATTERNS
+    production_only = True
+    compare_base = True
+    needles = (b"console.",)
+
+    VALID: ClassVar[list[Valid]] = [
+        Valid(
+            "fetchUser().catch((error) => {\n  console.error(error);\n  setError('Could not load');\n});\n",
+            path="app/user.ts",
+        ),
+        Valid(
+            "try {\n  await save();\n} catch (err) {\n"
+            "  console.error(err);\n  Sentry.captureException(err);\n}\n",
+            path="app/save.ts",
+        ),
+        Valid(
+            "try {\n  await save();\n} catch (err) {\n  console.warn(err);\n  throw err;\n}\n",
+            path="app/save.ts",
+        ),
+        Valid(
+            "function load() {\n  try {\n    return JSON.parse(raw);\n  } catch (err) {\n"
+            "    console.warn(err);\n    return {};\n  }\n}\n",
+            path="app/load.ts",
+        ),
+        # A comment says the failure is meant to be quiet.
+        Valid(
+            "try {\n  localStorage.setItem('k', v);\n} catch (err) {\n"
+            "  // storage may be full or disabled: not worth bothering the user\n  console.warn(err);\n}\n",
+            path="app/store.ts",
+        ),
+        Valid(
+            "try {\n  container.removeChild(element);\n} catch (e) {\n  console.error(e);\n}\n",
+            path="app/a11y.ts",
+        ),
+        Valid(
+            "main().catch((err) => {\n  console.error(err);\n});\nif (process.argv.length > 2) run();\n",
+            path="tools/gen.ts",
+        ),
+        Valid(
+            "export function Page() {\n  useEffect(() => {\n"
+            "    load().catch((e) => console.error(e));\n  }, []);\n"
+            "  return <div />;\n}\n",
+            path="app/page.test.tsx",
+        ),
+        Valid(
+            "// faultline: ignore[console-only-catch]\n"
+            "navigator.serviceWorker.register('/sw.js').catch((error) => {\n"
+            "  console.error('ServiceWorker registration failed: ', error);\n});\n",
+            path="app/sw.ts",
+        ),
+    ]
+    INVALID: ClassVar[list[Invalid]] = [
+        # The report's snippet.
+        Invalid(
+            "navigator.serviceWorker\n  .register('/sw.js')\n  .catch((error) => {\n"
+            "    console.error('ServiceWorker registration failed: ', error);\n  });\n",
+            path="src/registerServiceWorker.ts",
+            line=3,
+            severity=Severity.NOTICE,
+            message="only logs to the console",
+        ),
+        Invalid(
+            "export function Upload() {\n"
+            "  const [uploadStatus, setUploadStatus] = useState<'idle' | 'uploading' | 'error'>('idle');\n"
+            "  async function onDrop(file: File) {\n    try {\n      await upload(file);\n"
+            "      setUploadStatus('idle');\n    } catch (error) {\n      console.error(error);\n    }\n  }\n"
+            "  return <Dropzone onDrop={onDrop} />;\n}\n",
+            path="src/components/Upload.tsx",
+            line=7,
+            message="`catch` only logs to the console",
+        ),
+        Invalid("load().catch(console.error);\n", path="src/main.js", line=1),
+        Invalid(
+            "export const Item = () => (\n"
+            "  <button onClick={() => remove().catch((e) => console.log(e))}>x</button>\n);\n",
+            path="src/Item.jsx",
+            line=2,
+        ),
+    ]
+
+    def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        if any(marker in source.data for marker in CLI_MARKERS):
+            return
+        root = script(source).root
+        if root is None:
+            return
+        for node in walk(root):
+            if node.type == "catch_clause":
+                body = node.child_by_field_name("body")
+                if body is not None and _console_only(body) and not _expected_failure(node):
+                    yield hit(node, _message("`catch`"), node)
+            elif node.type == "call_expression" and method(node) == "catch":
+                handler = _handler(node)
+                if handler is not None and _console_only(handler):
+                    function = node.child_by_field_name("function")
+                    where = function.child_by_field_name("property") if function is not None else None
+                    yield hit(where or node, _message("`.catch(...)`"), node)
+
+
+def _expected_failure(catch: Node) -> bool:
+    """A try block that only touches browser storage (disabled, full or private mode: the
+    page works without it) or only cleans up (the thing may already be gone)."""
+    block = catch.parent.child_by_field_name("body") if catch.parent is not None else None
+    if block is None or block.text is None:
+        return False
+    if any(name in block.text for name in STORAGE):
+        return True
+    calls = [node for node in walk(block) if node.type == "call_expression"]
+    return bool(calls) and all(CLEANUP.match(method(call) or callee(call)) for call in calls)
+
+
+def _message(what: str) -> str:
+    return (
+        f"{what} only logs to the console: the user sees nothing, nothing retries and no error "
+        "tracker hears of it; show the failure (set error state, a toast) or report it"
+    )
+
+
+def _handler(call: Node) -> Node | None:
+    """What a ``.catch(...)`` runs: the callback's body, or ``console.error`` passed as is."""
+    args = arguments(call)
+    if len(args) != 1:
+        return None
+    handler = args[0]
+    if handler.type in ("member_expression", "identifier"):
+        return handler
+    if handler.type in FUNCTIONS:
+        return handler.child_by_field_name("body")
+    return None
+
+
+def _console_only(body: Node) -> bool:
+    """True for a body (a block, an arrow's expression, a function passed by name) that does
+    nothing but call the console, at least once, and holds no comment."""
+    if body.type in ("member_expression", "identifier"):
+        return body.text is not None and body.text.decode() in CONSOLE_CALLS
+    if body.type == "call_expression":
+        return callee(body) in CONSOLE_CALLS
+    if body.type != "statement_block":
+        return False
+    statements = body.named_children
+    if not statements:
+        return False
+    for statement in statements:
+        if statement.type != "expression_statement":
+            return False
+        expression = statement.named_children[0] if statement.named_children else None
+        if (
+            expression is None
+            or expression.type != "call_expression"
+            or callee(expression) not in CONSOLE_CALLS
+        ):
+            return False
+    return True

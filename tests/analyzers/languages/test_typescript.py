@@ -1,0 +1,87 @@
+"""TypeScript and JavaScript files: which grammar reads them, what is a parse error, what is skipped."""
+
+from __future__ import annotations
+
+import pytest
+
+from faultline.analyzers.core.changes import ChangeSet
+from faultline.analyzers.core.config import Config
+from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Engine
+from faultline.analyzers.core.repo import MemoryRepoView
+from faultline.analyzers.core.rule import is_production
+from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.languages import fence_for, language_for
+from faultline.analyzers.languages.typescript import script
+from faultline.analyzers.rules.frontend.console_only_catch import ConsoleOnlyCatch
+
+JSX = "export const A = () => <div>{items.map((i) => <b key={i}>{i}</b>)}</div>;\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "fence"),
+    [
+        ("a.ts", "typescript", "ts"),
+        ("a.tsx", "tsx", "tsx"),
+        ("a.js", "javascript", "js"),
+        ("a.jsx", "javascript", "js"),
+        ("a.mjs", "javascript", "js"),
+        ("a.cjs", "javascript", "js"),
+    ],
+)
+def test_each_suffix_has_its_grammar(path: str, name: str, fence: str) -> None:
+    language = language_for(path)
+    assert language is not None and language.name == name
+    assert fence_for(path) == fence
+
+
+@pytest.mark.parametrize("path", ["a.tsx", "a.jsx", "a.js"])
+def test_jsx_parses_where_the_grammar_reads_it(path: str) -> None:
+    root = script(SourceFile(path, JSX.encode())).root
+    assert root is not None and not root.has_error
+
+
+def test_a_ts_file_is_read_with_the_typescript_grammar() -> None:
+    # That grammar reads ``<div>`` as a type assertion: JSX in a .ts file does not parse cleanly.
+    root = script(SourceFile("a.ts", JSX.encode())).root
+    assert root is not None and root.has_error
+
+
+def test_a_broken_expression_inside_a_function_is_not_a_parse_error() -> None:
+    code = b"function f() {\n  const x = (1 + ;\n  return x;\n}\n"
+    root = script(SourceFile("a.ts", code)).root
+    assert root is not None and root.has_error
+
+
+def test_a_file_that_does_not_parse_is_fl000_in_the_summary() -> None:
+    code = b"try {\n  a();\n} catch (e) {\n  console.error(e);\n}\n}}} )( ]\n"
+    repo = MemoryRepoView({"src/a.ts": code})
+    report = Engine(Config(), [ConsoleOnlyCatch]).run(ChangeSet.whole(["src/a.ts"]), repo)
+    assert [(f.code, f.line) for f in report.findings] == [(PARSE_ERROR_CODE, 6)]
+
+
+def test_not_utf8_is_a_parse_error_not_a_crash() -> None:
+    repo = MemoryRepoView({"src/a.js": b"console.error('\xff');\n"})
+    report = Engine(Config(), [ConsoleOnlyCatch]).run(ChangeSet.whole(["src/a.js"]), repo)
+    assert [f.code for f in report.findings] == [PARSE_ERROR_CODE]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "web/dist/app.js",
+        "web/build/static/js/main.js",
+        "node_modules/react/index.js",
+        "public/lib/jquery.min.js",
+        "src/App.test.tsx",
+        "src/__tests__/App.tsx",
+        "src/types.d.ts",
+        "vite.config.ts",
+    ],
+)
+def test_built_vendored_and_test_files_are_not_production(path: str) -> None:
+    assert not is_production(path)
+
+
+def test_a_minified_file_is_read_as_empty() -> None:
+    code = ("try{a()}catch(e){console.error(e)};" * 100).encode()
+    assert script(SourceFile("src/app.js", code)).root is None
