@@ -1,7 +1,8 @@
 """An installation's limits shared through a real redis-server (scale-out): two limit objects
 with clients of their own stand for two workers. A rate limit one of them meets pauses the
 other, the write window holds across both, and a Redis that stops answering falls back to
-each process's own limits. The in-process limits are the control: they share nothing.
+each process's own limits. The in-process limits are the control: they share nothing. Last,
+two real ``faultline worker`` processes of one installation share a pause.
 Times are the simulator's request timestamps, never how long a test took."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from faultline.app.github.limits_redis import LimitsStore, SharedLimits
 from tests.app.redis_server import RedisServer
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.app.test_jobs_e2e import RISKY
+from tests.app.test_service import Service, completed, wait_for
 from tests.github_sim import RequestRecord
 
 CHECK_RUNS = f"/repos/{FULL_NAME}/check-runs"
@@ -161,3 +163,32 @@ def test_limits_come_back_to_redis_when_it_answers_again(world: World, redis_ser
     limits.pause(60)
     assert 59 < limits.pause_left() <= 60
     assert other.pause_left() == 0  # another GitHub host: keys of its own
+
+
+# -- two real `faultline worker` processes ----------------------------------------------------
+
+
+def test_two_worker_processes_share_the_pause(
+    world: World, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    first = world.open_pull(RISKY)
+    second = world.open_pull({"app/other.py": RISKY["app/auth.py"]})
+    world.sim.rate_limit("GET", f"/repos/{FULL_NAME}/pulls/{first.number}/files", retry_after=3)
+    # The other run is still going when the first is refused: its next requests would fall
+    # inside the pause if its worker did not know of it.
+    world.sim.hang("GET", f"/repos/{FULL_NAME}/pulls/{second.number}/files", seconds=1.5, applied=True)
+    service = Service(world, tmp_path, redis_server)
+    try:
+        service.start(FAULTLINE_WORKERS="1")
+        service.start_worker(FAULTLINE_WORKERS="1")
+        wait_for(lambda: service.log_text().count("workers started") == 2, "both workers to start")
+        service.deliver(first)
+        service.deliver(second)
+        wait_for(lambda: all(completed(world, p.head_sha) for p in (first, second)), "both check runs")
+    finally:
+        service.stop()
+    mints = world.sim.requests_matching("POST", "/app/installations/*/access_tokens")
+    assert len(mints) == 2  # one token per worker process: both ran a job
+    refused = next(r for r in world.sim.requests if r.status == 403)
+    # Requests already on their way when the 403 left may land just after it; then none for the pause.
+    assert [r for r in of_installation(world) if refused.at + 0.5 < r.at < refused.at + 3] == []
