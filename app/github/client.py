@@ -150,7 +150,7 @@ class InstallationClient:
         )
         self.policy = RetryPolicy.from_settings(settings)
         self._pool = httpx.AsyncHTTPTransport(retries=1)
-        limits = limits_for(settings.github_api_url, installation_id)
+        limits = limits_for(settings, installation_id)
         base_path = httpx.URL(settings.github_api_url).path
         self.transport = GitHubTransport(self._pool, limits, self.policy, base_path)
         self._lock = asyncio.Lock()

@@ -5,6 +5,10 @@ every other job of the same installation would get the same answer, and each ret
 against the App. So the pause after a rate limit, the window of content-creating requests
 (GitHub allows about 80 a minute) and the remaining primary budget are kept per installation,
 process-wide; jobs run in threads with their own event loops, hence the plain thread lock.
+
+With ``FAULTLINE_REDIS_URL`` set, workers on many machines serve the same installations, so
+``limits_for`` hands out ``SharedLimits`` (``limits_redis.py``): the same three limits kept in
+that Redis, with these in-process ones as the fallback while Redis cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from faultline.app.observe.metrics import RATE_LIMIT_REMAINING
+from faultline.app.settings import Settings
 
 Clock = Callable[[], float]
 
@@ -24,6 +30,18 @@ Clock = Callable[[], float]
 class Remaining:
     count: int
     reset_at: float  # on the monotonic clock
+
+
+class Limits(Protocol):
+    """What ``transport.py`` asks of an installation's limits."""
+
+    label: str
+
+    def pause(self, seconds: float) -> None: ...
+    def pause_left(self) -> float: ...
+    def write_slot(self, limit: int, window: float) -> float: ...
+    def observe(self, headers: Mapping[str, str]) -> None: ...
+    def until_reset(self, resource: str, reserve: int) -> float: ...
 
 
 class InstallationLimits:
@@ -86,15 +104,26 @@ class InstallationLimits:
             return left
 
 
-_limits: dict[tuple[str, int], InstallationLimits] = {}
+_limits: dict[tuple[str, int, str], Limits] = {}
 _limits_guard = threading.Lock()
 
 
-def limits_for(api_url: str, installation_id: int) -> InstallationLimits:
-    """The one InstallationLimits of this installation in this process."""
+def limits_for(settings: Settings, installation_id: int) -> Limits:
+    """The one Limits of this installation in this process: kept in Redis in scale-out mode,
+    in the process otherwise."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else ""
     with _limits_guard:
-        key = (api_url, installation_id)
+        key = (settings.github_api_url, installation_id, redis_url)
         found = _limits.get(key)
         if found is None:
-            found = _limits[key] = InstallationLimits(str(installation_id))
+            found = _limits[key] = _made(settings.github_api_url, installation_id, redis_url)
         return found
+
+
+def _made(api_url: str, installation_id: int, redis_url: str) -> Limits:
+    local = InstallationLimits(str(installation_id))
+    if not redis_url:
+        return local
+    from faultline.app.github.limits_redis import SharedLimits, limits_store
+
+    return SharedLimits(local, limits_store(redis_url), api_url)

@@ -30,7 +30,7 @@ import httpx
 
 from faultline.app.github.endpoints import endpoint
 from faultline.app.github.errors import TransientGitHubError
-from faultline.app.github.limits import InstallationLimits
+from faultline.app.github.limits import Limits
 from faultline.app.observe.metrics import GITHUB_CALLS
 from faultline.app.settings import Settings
 
@@ -120,7 +120,7 @@ class GitHubTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         pool: httpx.AsyncBaseTransport,
-        limits: InstallationLimits,
+        limits: Limits,
         policy: RetryPolicy,
         base_path: str = "",
         sleep: Sleep = asyncio.sleep,
