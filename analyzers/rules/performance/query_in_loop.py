@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -321,7 +322,7 @@ def _scan(
     block; an expression is entered only when its lines hold a ``for`` (a comprehension)."""
     imports: list[ast.stmt] = []
     loops: dict[int, tuple[Function, list[ast.AST]]] = {}
-    for_lines = {number for number, line in enumerate(source.lines, 1) if "for" in line}
+    for_lines = [number for number, line in enumerate(source.lines, 1) if "for" in line]
 
     def visit(body: list[ast.stmt], function: Function | None) -> None:
         for stmt in body:
@@ -345,16 +346,25 @@ def _scan(
     return imports, {key: value for key, value in loops.items() if value[1]}
 
 
-def _comprehensions(stmt: ast.stmt, for_lines: set[int]) -> list[ast.AST]:
-    """The comprehensions in ``stmt``'s own expressions (not in its nested blocks)."""
-    first, last = span(stmt)
+def _comprehensions(stmt: ast.stmt, for_lines: list[int]) -> list[ast.AST]:
+    """The comprehensions in ``stmt``'s own expressions (not in its nested blocks). Only
+    an expression whose lines hold a ``for`` can hold one: the others are not walked."""
     if blocks(stmt):
-        expressions: list[ast.AST] = [child for child in child_nodes(stmt) if isinstance(child, ast.expr)]
-    elif any(number in for_lines for number in range(first, last + 1)):
+        expressions: list[ast.AST] = [
+            child for child in child_nodes(stmt) if isinstance(child, ast.expr) and _has_for(child, for_lines)
+        ]
+    elif _has_for(stmt, for_lines):
         expressions = [stmt]
     else:
         return []
     return [node for expr in expressions for node in ast.walk(expr) if isinstance(node, LOOPS[2:])]
+
+
+def _has_for(node: ast.AST, for_lines: list[int]) -> bool:
+    """Whether one of ``node``'s lines holds ``for`` (``for_lines`` is sorted)."""
+    first, last = span(node)
+    at = bisect_left(for_lines, first)
+    return at < len(for_lines) and for_lines[at] <= last
 
 
 def _evidence(imports: list[ast.stmt], text: str) -> Evidence:
