@@ -58,7 +58,10 @@ class Language:
     parse: Callable[[str, str], Any] | None = field(default=None, compare=False)
 
     def owns(self, path: str) -> bool:
-        name = PurePosixPath(path).name
+        return self.owns_name(PurePosixPath(path).name)
+
+    def owns_name(self, name: str) -> bool:
+        """``owns`` for a file name (the path's last part) already split off."""
         return name in self.filenames or name.endswith(self.suffixes)
 
 
@@ -88,7 +91,9 @@ def register(language: Language) -> Callable[[], None]:
 
 def language_for(path: str) -> Language | None:
     """The language a file is written in, by its name; None for a file no language owns."""
-    return next((language for language in all_languages() if language.owns(path)), None)
+    # The name is split off once, not once per language: this runs for every file read.
+    name = PurePosixPath(path).name
+    return next((language for language in all_languages() if language.owns_name(name)), None)
 
 
 def fence_for(path: str) -> str:

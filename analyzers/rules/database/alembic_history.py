@@ -84,7 +84,12 @@ class History:
 
 def migration_folders(ctx: Context, folder: str) -> tuple[str, ...]:
     """The folders of the history a migration in ``folder`` belongs to: its own, and
-    the other version locations of the ``alembic.ini`` section that names it."""
+    the other version locations of the ``alembic.ini`` section that names it. Found once
+    per folder and run: every migration of the folder asks, and each would read the ini."""
+    return ctx.memo(("alembic-migration-folders", folder), lambda: _migration_folders(ctx, folder))
+
+
+def _migration_folders(ctx: Context, folder: str) -> tuple[str, ...]:
     for ini_path in ini_candidates(posixpath.dirname(folder)):
         ini = ctx.source(ini_path)
         if ini is None:

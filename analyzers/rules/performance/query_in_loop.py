@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -31,6 +33,10 @@ from faultline.analyzers.lib.python.reaches import (
 )
 
 # Code that runs once, by hand or at deploy time: a loop over a few rows is normal there.
+# ``for`` and ``import`` as keywords: not inside a name (``format``, ``important``); a digit may
+# come before (``[1for x in y]`` is valid Python).
+_FOR = re.compile(r"(?<![A-Za-z_])for(?![0-9A-Za-z_])")
+_IMPORT = re.compile(r"(?<![A-Za-z_])import(?![0-9A-Za-z_])")
 ONE_OFF_PATHS = (
     "**/migrations/**",
     "**/alembic/**",
@@ -321,12 +327,17 @@ def _scan(
     block; an expression is entered only when its lines hold a ``for`` (a comprehension)."""
     imports: list[ast.stmt] = []
     loops: dict[int, tuple[Function, list[ast.AST]]] = {}
-    for_lines = {number for number, line in enumerate(source.lines, 1) if "for" in line}
+    for_lines = _lines_with(source.lines, "for", _FOR)
+    # A block with neither a loop nor an import adds nothing: it is not entered.
+    wanted_lines = sorted({*for_lines, *_lines_with(source.lines, "import", _IMPORT)})
 
     def visit(body: list[ast.stmt], function: Function | None) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 imports.append(stmt)
+                continue
+            nested = blocks(stmt)
+            if nested and not _has_for(stmt, wanted_lines):
                 continue
             inner: Function | None = function
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -337,24 +348,36 @@ def _scan(
                 found = loops.setdefault(id(function), (function, []))[1]
                 if isinstance(stmt, (ast.For, ast.AsyncFor)):
                     found.append(stmt)
-                found.extend(_comprehensions(stmt, for_lines))
-            for block in blocks(stmt):
+                if _has_for(stmt, for_lines):
+                    found.extend(_comprehensions(stmt, nested, for_lines))
+            for block in nested:
                 visit(block, inner)
 
     visit(tree.body, None)
     return imports, {key: value for key, value in loops.items() if value[1]}
 
 
-def _comprehensions(stmt: ast.stmt, for_lines: set[int]) -> list[ast.AST]:
-    """The comprehensions in ``stmt``'s own expressions (not in its nested blocks)."""
-    first, last = span(stmt)
-    if blocks(stmt):
-        expressions: list[ast.AST] = [child for child in child_nodes(stmt) if isinstance(child, ast.expr)]
-    elif any(number in for_lines for number in range(first, last + 1)):
-        expressions = [stmt]
-    else:
-        return []
+def _comprehensions(stmt: ast.stmt, nested: list[list[ast.stmt]], for_lines: list[int]) -> list[ast.AST]:
+    """The comprehensions in ``stmt``'s own expressions (not in its ``nested`` blocks). Only
+    an expression whose lines hold a ``for`` can hold one: the others are not walked."""
+    expressions: list[ast.AST] = [stmt]
+    if nested:
+        expressions = [
+            child for child in child_nodes(stmt) if isinstance(child, ast.expr) and _has_for(child, for_lines)
+        ]
     return [node for expr in expressions for node in ast.walk(expr) if isinstance(node, LOOPS[2:])]
+
+
+def _lines_with(lines: list[str], word: str, keyword: re.Pattern[str]) -> list[int]:
+    """The numbers of the lines where ``word`` may be the keyword (not part of a name)."""
+    return [number for number, line in enumerate(lines, 1) if word in line and keyword.search(line)]
+
+
+def _has_for(node: ast.AST, lines: list[int]) -> bool:
+    """Whether one of ``node``'s lines is in ``lines`` (sorted): those that hold ``for``."""
+    first, last = span(node)
+    at = bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
 
 
 def _evidence(imports: list[ast.stmt], text: str) -> Evidence:

@@ -198,8 +198,9 @@ class InProcessConnectionRegistry(Rule):
         sse = bool(SSE_EVIDENCE.search(source.text))
         registries = list(_registries(tree))
         functions = _functions(all_nodes(tree)) if registries else []
+        additions: dict[int, list[Addition]] = {}  # per function, for every registry of the file
         for registry in registries:
-            what = _holds(registry, functions, sse)
+            what = _holds(registry, functions, sse, additions)
             if what is None or not (web or what[1]):
                 continue
             first, last = span(registry.statement)
@@ -294,7 +295,10 @@ def _empty_container(stmt: ast.stmt) -> tuple[ast.expr | None, ast.expr | None]:
 
 
 def _holds(
-    registry: Registry, functions: list[tuple[Function, ast.ClassDef | None]], sse: bool
+    registry: Registry,
+    functions: list[tuple[Function, ast.ClassDef | None]],
+    sse: bool,
+    additions: dict[int, list[Addition]],
 ) -> tuple[str, bool] | None:
     """(what the container holds, whether a type says so) or None when nothing says connections."""
     if registry.annotation is not None:
@@ -304,23 +308,42 @@ def _holds(
         if sse and QUEUE_TYPE.search(typed):
             return "Server-Sent Events queues", False
     for function, owner in functions:
-        for value in _added_values(registry, function):
+        known = additions.get(id(function))
+        if known is None:
+            known = additions[id(function)] = _additions(function)
+        for value in _added_values(registry, known):
             what = _connection(value, function, owner, sse)
             if what is not None:
                 return what
     return None
 
 
-def _added_values(registry: Registry, function: Function) -> Iterator[ast.expr]:
-    """The values ``function`` puts into the container: ``x.append(v)``, ``x[k] = v``, ``x[k].add(v)``."""
+# (container, value, whether it is a call): ``x.append(v)`` is (x, v, True), ``x[k] = v`` (x, v, False).
+Addition = tuple[ast.expr, ast.expr, bool]
+
+
+def _additions(function: Function) -> list[Addition]:
+    """What ``function`` may put into some container, in the order of ``ast.walk``: found in
+    one walk per function, not one per container of the module."""
+    found: list[Addition] = []
     for node in ast.walk(function):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
-            if node.func.attr in ADDING_METHODS and _reaches(registry, node.func.value):
-                yield node.args[-1]
+            if node.func.attr in ADDING_METHODS:
+                found.append((node.func.value, node.args[-1], True))
         elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Subscript) and _refers(registry, target.value):
-                    yield node.value
+            found.extend(
+                (target.value, node.value, False)
+                for target in node.targets
+                if isinstance(target, ast.Subscript)
+            )
+    return found
+
+
+def _added_values(registry: Registry, additions: list[Addition]) -> Iterator[ast.expr]:
+    """The values put into the container: ``x.append(v)``, ``x[k] = v``, ``x[k].add(v)``."""
+    for container, value, called in additions:
+        if _reaches(registry, container) if called else _refers(registry, container):
+            yield value
 
 
 def _reaches(registry: Registry, node: ast.expr) -> bool:
