@@ -10,9 +10,10 @@ plus W ``faultline worker`` processes over Redis) against the GitHub simulator, 
 - a seeded random share of every call to GitHub failing (``--fault-share``, 20%): a 502, a
   403 or a 429 secondary rate limit (``Retry-After: 1``), as the simulator's ``random_faults``
   draws them;
-- a worker SIGKILLed every few seconds (uniform between half and 1.5 times ``--kill-every``)
-  and started again on the same data dir: in embedded mode the serve process itself, in Redis
-  mode one of the workers. The kills stop once every head is done, or after ``--chaos-seconds``.
+- a worker SIGKILLed every few seconds (uniform between half and 1.5 times ``--kill-every``
+  after the last one restarted works again) and started again on the same data dir: in
+  embedded mode the serve process itself, in Redis mode one of the workers. The kills stop
+  once every head is done, or after ``--chaos-seconds``.
 
 Prints, per mode: heads without a completed check run (must be 0, and how many had no check
 run at all), the final heads analysed (not "Faultline itself failed", not superseded), duplicate
@@ -203,7 +204,8 @@ def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) ->
         try:
             started = time.monotonic()
             thread.start()
-            next_kill = started + rng.uniform(0.5, 1.5) * chaos.kill_every
+            next_kill: float | None = started + rng.uniform(0.5, 1.5) * chaos.kill_every
+            killed = ""
             while True:
                 counted = figures(sim, plan)
                 now = time.monotonic()
@@ -211,10 +213,14 @@ def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) ->
                     break
                 if now - started > chaos.wait_seconds:
                     break
-                if now >= next_kill and now - started < chaos.chaos_seconds:
-                    deployment.restart(rng.choice(deployment.workers))
-                    kills += 1
+                if next_kill is None and deployment.working(killed):
+                    # The next kill is counted from the moment the restarted process works again.
                     next_kill = now + rng.uniform(0.5, 1.5) * chaos.kill_every
+                if next_kill is not None and now >= next_kill and now - started < chaos.chaos_seconds:
+                    killed = rng.choice(deployment.workers)
+                    deployment.restart(killed)
+                    kills += 1
+                    next_kill = None
                 time.sleep(POLL_SECONDS)
             elapsed = time.monotonic() - started
         finally:

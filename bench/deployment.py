@@ -26,6 +26,8 @@ from tests.app.redis_server import RedisServer, free_port  # noqa: E402
 from tests.github_sim import GitHubSim  # noqa: E402
 
 READY_SECONDS = 60.0
+# What a process logs once its workers take jobs (serve and worker alike).
+WORKING = b"workers started"
 
 
 def env_for(
@@ -95,6 +97,7 @@ class Deployment:
         self.commands = {"web": [command, "--port", str(self.port)]}
         if self.redis is not None:
             self.commands |= {f"worker-{number}": ["worker"] for number in range(workers)}
+        self._starts: dict[str, int] = {}  # "workers started" lines logged before the last restart
         self.processes = {name: self._spawn(name) for name in self.commands}
         wait_ready(self.url)
 
@@ -119,7 +122,15 @@ class Deployment:
         process = self.processes[name]
         process.kill()
         process.wait()
+        self._starts[name] = self._working(name)
         self.processes[name] = self._spawn(name)
+
+    def working(self, name: str) -> bool:
+        """Whether the process started last under ``name`` runs jobs yet."""
+        return self._working(name) > self._starts.get(name, 0)
+
+    def _working(self, name: str) -> int:
+        return (self.data_dir / f"{name}.log").read_bytes().count(WORKING)
 
     def stop(self) -> None:
         for process in self.processes.values():
