@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -38,8 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from faultline.app.web.webhooks import sign  # noqa: E402
-from tests.app.redis_server import RedisServer, free_port  # noqa: E402
+from bench.deployment import Deployment, delivery_headers  # noqa: E402
 from tests.app.sim_fixtures import FULL_NAME, OWNER  # noqa: E402
 from tests.github_sim import GitHubSim, PullRequest, running_sim  # noqa: E402
 from tests.github_sim.webhooks import pull_request_payload  # noqa: E402
@@ -53,51 +51,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def env_for(sim: GitHubSim, base_url: str, data_dir: Path, redis_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
-    env |= {
-        "FAULTLINE_APP_ID": str(sim.app.id),
-        "FAULTLINE_PRIVATE_KEY": sim.app.private_pem,
-        "FAULTLINE_WEBHOOK_SECRET": sim.app.webhook_secret,
-        "FAULTLINE_GITHUB_API_URL": base_url.rstrip("/"),
-        "FAULTLINE_DATA_DIR": str(data_dir),
-        "FAULTLINE_ENV_FILE": str(data_dir / "none.env"),
-        "FAULTLINE_SETTLE_SECONDS": "0",
-    }
-    if redis_url is not None:
-        env["FAULTLINE_REDIS_URL"] = redis_url
-    return env
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    command = [sys.executable, "-m", "faultline.app.cli.main", *args]
-    return subprocess.Popen(command, env=env, stdout=handle, stderr=handle)
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"the server at {url} did not become ready")
-
-
 async def send_all(url: str, secret: str, bodies: list[bytes], clients: int) -> list[float]:
     limit = asyncio.Semaphore(clients)
     acks: list[float] = []
 
     async def one(client: httpx.AsyncClient, body: bytes) -> None:
-        headers = {
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "pull_request",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": sign(secret, body),
-        }
+        headers = delivery_headers(secret, body, str(uuid.uuid4()))
         async with limit:
             started = time.perf_counter()
             try:
@@ -116,23 +75,39 @@ async def send_all(url: str, secret: str, bodies: list[bytes], clients: int) -> 
     return acks
 
 
-def counts(sim: GitHubSim, pulls: list[PullRequest]) -> dict[str, int]:
-    heads = {pull.head_sha for pull in pulls}
-    runs = [run for run in sim.check_runs(FULL_NAME) if run.head_sha in heads]
-    done = {run.head_sha for run in runs if run.status == "completed"}
+def duplicate_comments(sim: GitHubSim, pulls: list[PullRequest]) -> int:
+    """Faultline's review comments beyond the first with the same body on the same file."""
     bodies: Counter[tuple[int, str, str]] = Counter()
     for pull in pulls:
         for comment in sim.review_comments(pull):
             if comment.user is sim.app.bot and comment.in_reply_to is None:
                 bodies[(pull.number, comment.path, comment.body)] += 1
+    return sum(count - 1 for count in bodies.values())
+
+
+def counts(sim: GitHubSim, pulls: list[PullRequest]) -> dict[str, int]:
+    heads = {pull.head_sha for pull in pulls}
+    runs = [run for run in sim.check_runs(FULL_NAME) if run.head_sha in heads]
+    done = {run.head_sha for run in runs if run.status == "completed"}
     return {
         "heads": len(heads),
         "completed": len(done),
         "check_runs": len(runs),
         "in_progress": sum(1 for run in runs if run.status != "completed"),
         "lost": len(heads - {run.head_sha for run in runs}),
-        "duplicate_comments": sum(count - 1 for count in bodies.values()),
+        "duplicate_comments": duplicate_comments(sim, pulls),
     }
+
+
+def wait_done(measured: Callable[[], dict[str, int]], wait: float = WAIT_SECONDS) -> dict[str, int]:
+    """The counts once every head has a completed check run and none is in progress (or at the deadline)."""
+    deadline = time.monotonic() + wait
+    while True:
+        figures = measured()
+        done = figures["completed"] == figures["heads"] and figures["in_progress"] == 0
+        if done or time.monotonic() > deadline:
+            return figures
+        time.sleep(0.2)
 
 
 def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Path) -> None:
@@ -149,43 +124,16 @@ def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Pa
             json.dumps(pull_request_payload(sim, pull, "opened", installation=installation)).encode()
             for pull in pulls
         ]
-        redis = None
-        processes: list[subprocess.Popen[bytes]] = []
-        data_dir = folder / mode
-        data_dir.mkdir(parents=True)
+        deployment = Deployment(mode, sim, running.base_url, folder, workers)
         try:
-            if mode == "redis":
-                redis = RedisServer(folder / "redis", durable=True)
-                redis.start()
-            env = env_for(sim, running.base_url, data_dir, redis.url if redis else None)
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            command = "serve" if redis is None else "web"
-            processes.append(spawn([command, "--port", str(port)], env, data_dir / "web.log"))
-            if redis is not None:
-                for number in range(workers):
-                    processes.append(spawn(["worker"], env, data_dir / f"worker-{number}.log"))
-            wait_ready(url)
             started = time.perf_counter()
-            acks = asyncio.run(send_all(url, sim.app.webhook_secret, bodies, clients))
+            acks = asyncio.run(send_all(deployment.url, sim.app.webhook_secret, bodies, clients))
             sent = time.perf_counter() - started
-            deadline = time.monotonic() + WAIT_SECONDS
-            while True:
-                figures = counts(sim, pulls)
-                if figures["completed"] == figures["heads"] and figures["in_progress"] == 0:
-                    break
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
+            figures = wait_done(lambda: counts(sim, pulls))
             finished = time.perf_counter() - started
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=60)
-            if redis is not None:
-                redis.stop()
-    label = "sqlite (serve, embedded workers)" if mode == "sqlite" else f"redis (web + {workers} workers)"
+            deployment.stop()
+    label = deployment.label
     ms = [ack * 1000 for ack in acks]
     print(f"== {label}: {len(bodies)} deliveries, {clients} clients")
     print(

@@ -693,6 +693,23 @@ async def test_failure_switches(world: World) -> None:
     assert statuses == [502, 403, 403, 200]
 
 
+def test_random_faults_are_repeatable_for_a_seed(world: World) -> None:
+    pattern = f"/repos/{REPO}/pulls/*"
+    statuses = []
+    headers = {"Authorization": f"token {raw_token(world)}"}
+    for _round in range(2):
+        world.sim.clear_rules()
+        rule = world.sim.random_faults(0.5, seed=7, method="GET", pattern=pattern)
+        with httpx.Client(headers=headers) as client:
+            answers = [client.get(world.url(f"/repos/{REPO}/pulls/{world.pr.number}")) for _ in range(40)]
+        statuses.append([answer.status_code for answer in answers])
+        assert sum(rule.injected.values()) == sum(1 for answer in answers if answer.status_code != 200)
+        limited = [answer for answer in answers if answer.status_code in (403, 429)]
+        assert all(answer.headers["retry-after"] == "1" for answer in limited)
+    assert statuses[0] == statuses[1]
+    assert {502, 403, 429, 200} == set(statuses[0])
+
+
 async def test_githubkit_retries_a_single_502(world: World) -> None:
     world.sim.fail("GET", f"/repos/{REPO}", times=1)
     gh = world.client(auto_retry=True)

@@ -118,7 +118,8 @@ class LedgerStore(Protocol):
 
     def owed(self, now: float, grace: float, *, everything: bool = False) -> list[tuple[str, float]]:
         """Runs to queue again, with when each is due: leases expired, or due longer than
-        ``grace`` ago. ``everything``: every run not done (no other process can hold one).
+        ``grace`` ago. ``everything``: every run not done (no other process can hold one; the
+        pull requests' leases are dropped).
         Each one returned counts as queued again, due at its time."""
         ...
 
@@ -271,6 +272,8 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
     def owed(self, now: float, grace: float, *, everything: bool = False) -> list[tuple[str, float]]:
         with self.db(commit=True) as cursor:
             if everything:
+                # No other process holds a lease here: the pull requests' leases are dead ones too.
+                cursor.execute("delete from pull_lease where queue = ?", (self.name,))
                 cursor.execute(
                     "update run set state = ?, due = min(due, ?), lease_owner = null, lease_until = null "
                     "where queue = ? and state = ?",

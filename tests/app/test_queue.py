@@ -209,6 +209,20 @@ def test_a_run_whose_worker_was_killed_runs_again_without_counting_an_error(
     assert (run.starts, run.errors, run.conclusion) == (2, 0, "success")
 
 
+def test_an_exclusive_start_takes_back_the_pull_leases_of_a_killed_process(
+    make_settings: MakeSettings, queues: list[JobQueue]
+) -> None:
+    # A serve process SIGKILLed while a run held its pull request's lease: the next start
+    # holds the data dir's lock, so that lease is a dead process's and must not hold up the
+    # pull request's runs (and a worker thread) until it expires.
+    queue = make_queue(make_settings, None, queues, lease_seconds=3600)
+    now = time.time()
+    assert queue.store.take_pull("7/octo/demo#3", "killed-owner", "killed-owner/1", now + 3600, now)
+    start(queue, queues, None)
+    now = time.time()
+    assert queue.store.take_pull("7/octo/demo#3", queue.owner, f"{queue.owner}/1", now + 60, now)
+
+
 def test_transient_errors_are_retried_until_the_outage_deadline_then_given_up(
     make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import random
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,31 @@ class Rule:
         if self.times == 0:
             return False
         return self.method in ("*", method.upper()) and fnmatch.fnmatchcase(path, self.pattern)
+
+    def draw(self) -> Reply | None:
+        """The answer for one matching request (a copy: headers are added to it), None to let it pass."""
+        if self.reply is None:
+            return None
+        return Reply(self.reply.status, self.reply.body, dict(self.reply.headers))
+
+
+@dataclass
+class RandomRule(Rule):
+    """Answers a random ``share`` of the matching requests with one of ``replies``, drawn from
+    ``rng`` (seeded: the same seed draws the same sequence); ``injected`` counts what it
+    answered, by label."""
+
+    share: float = 0.0
+    replies: Sequence[tuple[str, Reply]] = ()
+    rng: random.Random = field(default_factory=random.Random)
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def draw(self) -> Reply | None:
+        if not self.replies or self.rng.random() >= self.share:
+            return None
+        label, reply = self.rng.choice(self.replies)
+        self.injected[label] += 1
+        return Reply(reply.status, reply.body, dict(reply.headers))
 
 
 def error_body(message: str, status: int, **extra: Any) -> dict[str, Any]:
@@ -144,6 +171,22 @@ class FaultSwitches:
     ) -> Rule:
         """The next matching requests answer 422 with `message` and `errors`."""
         return self._add_rule(method, pattern, times, unprocessable_reply(message, errors), None)
+
+    def random_faults(
+        self, share: float, seed: int, method: str = "*", pattern: str = "*", retry_after: int = 1
+    ) -> RandomRule:
+        """From now on a random ``share`` of the matching requests fail, as GitHub's do on a bad
+        day: a 502, a 403 secondary rate limit or a 429, each as likely (the rate limits with
+        ``Retry-After``). ``seed`` makes the draws repeatable; the rule counts what it injected."""
+        replies = (
+            ("502", failure_reply(502)),
+            ("403 secondary rate limit", secondary_rate_limit_reply(retry_after)),
+            ("429 secondary rate limit", secondary_rate_limit_reply(retry_after, status=429)),
+        )
+        rule = RandomRule(method.upper(), pattern, -1, share=share, replies=replies, rng=random.Random(seed))
+        with self.lock:
+            self.rules.append(rule)
+        return rule
 
     def on_request(self, method: str, pattern: str, hook: Hook, times: int = 1) -> Rule:
         """Run `hook(sim)` before the next `times` matching requests are handled (-1: always)."""

@@ -176,9 +176,11 @@ def _injected(call: Call, after: bool = False) -> tuple[Reply | None, float]:
                 if rule.reply is None
                 else Reply(rule.reply.status, rule.reply.body, dict(rule.reply.headers))
             )
-        elif reply is None and delay == 0 and rule.reply is not None:
-            rule.times -= 1
-            reply = Reply(rule.reply.status, rule.reply.body, dict(rule.reply.headers))
+        elif reply is None and delay == 0:
+            drawn = rule.draw()
+            if drawn is not None:
+                rule.times -= 1
+                reply = drawn
     return reply, delay
 
 
