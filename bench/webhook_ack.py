@@ -17,15 +17,14 @@ ratio of each Faultline mode to the peer:
 
     python bench/webhook_ack.py [--pulls 200] [--clients 50] [--modes embedded,receiver,peer]
 
-The client runs in a process of its own, so the simulator (busy in embedded mode) does not
-share its interpreter; the modes run one after the other, so the figures of a shared machine
-are best compared within one run.
+The client (``bench/ack_client.py``, plain keep-alive HTTP/1.1) runs in a process of its
+own, so the simulator (busy in embedded mode) does not share its interpreter; the modes run
+one after the other, so the figures of a shared machine are best compared within one run.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import hmac
 import json
@@ -76,43 +75,6 @@ def free_port() -> int:
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-# -- the client process -------------------------------------------------------------------------
-
-
-async def send_all(url: str, deliveries: list[dict[str, Any]], clients: int) -> dict[str, Any]:
-    import ssl
-
-    import httpx
-
-    pending: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for item in deliveries:
-        pending.put_nowait(item)
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    # Made before the clock starts, sharing one TLS context: each new one costs ~0.1 s of CPU.
-    tls = ssl.create_default_context()
-    pool = [httpx.AsyncClient(timeout=30, verify=tls) for _ in range(clients)]
-
-    async def client(http: httpx.AsyncClient) -> None:
-        while not pending.empty():
-            item = pending.get_nowait()
-            started = time.perf_counter()
-            response = await http.post(url, content=item["body"].encode(), headers=item["headers"])
-            latencies.append(time.perf_counter() - started)
-            statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(http) for http in pool))
-    seconds = time.perf_counter() - started
-    await asyncio.gather(*(http.aclose() for http in pool))
-    return {"latencies": latencies, "seconds": seconds, "statuses": statuses}
-
-
-def client_main(url: str, payloads: Path, clients: int) -> None:
-    deliveries = json.loads(payloads.read_text())
-    print(json.dumps(asyncio.run(send_all(url, deliveries, clients))))
 
 
 # -- the servers --------------------------------------------------------------------------------
@@ -232,14 +194,10 @@ def measure(
             batch = workdir / "deliveries.json"
             batch.write_text(json.dumps(deliveries(payloads, secret)))
             sent = time.monotonic()
-            command = [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--client",
-                f"http://127.0.0.1:{port}/webhook",
-            ]
+            client = Path(__file__).with_name("ack_client.py")
+            url = f"http://127.0.0.1:{port}/webhook"
             out = subprocess.run(
-                [*command, "--payloads", str(batch), "--clients", str(clients)],
+                [sys.executable, str(client), url, str(batch), "--clients", str(clients)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -343,15 +301,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--checks-timeout", type=float, default=600.0)
-    parser.add_argument("--client", help=argparse.SUPPRESS)
-    parser.add_argument("--payloads", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--serve-receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.client:
-        client_main(args.client, args.payloads, args.clients)
-    elif args.serve_receiver:
+    if args.serve_receiver:
         receiver_main(args.serve_receiver)
     elif args.serve_peer:
         peer_main(args.serve_peer, args.secret)

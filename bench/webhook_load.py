@@ -8,8 +8,8 @@ request a signed ``pull_request.opened`` delivery from C concurrent clients:
 - ``redis``: ``faultline web`` plus W ``faultline worker`` processes over a redis-server
   (the Debian package) started here on a free port.
 
-The simulator and the clients share this process (and its GIL): the acknowledgement times
-include the clients waiting while the simulator serves the workers' calls.
+The clients run in a process of their own (``bench/ack_client.py``), apart from the simulator
+in this one: the simulator's work for the workers is not counted as the server's latency.
 
 Prints, per mode: acknowledgement p50/p95/p99, deliveries per second, the time until every
 check run is completed, and the counts that must be exact: completed check runs = distinct
@@ -21,9 +21,10 @@ heads, duplicate comments 0, lost heads 0, in progress 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +33,6 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,28 +51,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def send_all(url: str, secret: str, bodies: list[bytes], clients: int) -> list[float]:
-    limit = asyncio.Semaphore(clients)
-    acks: list[float] = []
-
-    async def one(client: httpx.AsyncClient, body: bytes) -> None:
-        headers = delivery_headers(secret, body, str(uuid.uuid4()))
-        async with limit:
-            started = time.perf_counter()
-            try:
-                response = await client.post(f"{url}/webhook", content=body, headers=headers)
-            except httpx.TransportError:
-                # A keep-alive connection the server closed as it was reused: send the same
-                # delivery again, as GitHub's redelivery would (its id makes it a duplicate).
-                response = await client.post(f"{url}/webhook", content=body, headers=headers)
-            acks.append(time.perf_counter() - started)
-        if response.status_code != 202:
-            raise SystemExit(f"delivery answered {response.status_code}: {response.text}")
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        await asyncio.gather(*(one(client, body) for body in bodies))
-    return acks
+def send_all(url: str, secret: str, bodies: list[bytes], clients: int, folder: Path) -> list[float]:
+    """Sends from ``bench/ack_client.py`` in a process of its own; the latencies, in seconds."""
+    deliveries = [
+        {
+            "body": body.decode(),
+            "headers": delivery_headers(secret, body, str(uuid.uuid4())),
+        }
+        for body in bodies
+    ]
+    batch = folder / "deliveries.json"
+    batch.write_text(json.dumps(deliveries))
+    client = [sys.executable, str(Path(__file__).with_name("ack_client.py")), f"{url}/webhook", str(batch)]
+    out = subprocess.run([*client, "--clients", str(clients)], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    if result["statuses"] != {"202": len(bodies)}:
+        raise SystemExit(f"deliveries answered {result['statuses']}")
+    latencies: list[float] = result["latencies"]
+    return latencies
 
 
 def duplicate_comments(sim: GitHubSim, pulls: list[PullRequest]) -> int:
@@ -127,7 +123,7 @@ def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Pa
         deployment = Deployment(mode, sim, running.base_url, folder, workers)
         try:
             started = time.perf_counter()
-            acks = asyncio.run(send_all(deployment.url, sim.app.webhook_secret, bodies, clients))
+            acks = send_all(deployment.url, sim.app.webhook_secret, bodies, clients, folder)
             sent = time.perf_counter() - started
             figures = wait_done(lambda: counts(sim, pulls))
             finished = time.perf_counter() - started
@@ -135,7 +131,8 @@ def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Pa
             deployment.stop()
     label = deployment.label
     ms = [ack * 1000 for ack in acks]
-    print(f"== {label}: {len(bodies)} deliveries, {clients} clients")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"== {label}: {len(bodies)} deliveries, {clients} clients, {os.cpu_count()} cores, load {load}")
     print(
         f"ack ms p50/p95/p99 {percentile(ms, 0.5):.0f}/{percentile(ms, 0.95):.0f}/{percentile(ms, 0.99):.0f}"
         f" (mean {statistics.mean(ms):.0f}); {len(bodies) / sent:.0f} deliveries/s"
