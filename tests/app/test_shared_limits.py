@@ -57,11 +57,9 @@ def of_installation(world: World) -> list[RequestRecord]:
     return [r for r in world.sim.requests if r.installation == world.installation.id]
 
 
-async def until_refused(world: World) -> RequestRecord:
-    while True:
-        refused = [r for r in world.sim.requests if r.status == 403]
-        if refused:
-            return refused[0]
+async def until_paused(limits: Limits) -> None:
+    # Not until the simulator has recorded its 403: the worker may not have read the answer yet.
+    while limits.pause_left() <= 0:
         await asyncio.sleep(0.01)
 
 
@@ -70,14 +68,15 @@ def pause_seen_by_the_other(world: World, redis_url: str | None) -> tuple[Reques
     world.open_pull(RISKY)
 
     async def both() -> None:
+        limits_of_one = worker_limits(world, redis_url)
         async with (
-            client_with(world, worker_limits(world, redis_url)) as one,
+            client_with(world, limits_of_one) as one,
             client_with(world, worker_limits(world, redis_url)) as two,
         ):
             await get_pull(two)  # its token minted before the rate limit
             world.sim.rate_limit("GET", PULL, retry_after=2)
             first = asyncio.create_task(get_pull(one))
-            await until_refused(world)
+            await until_paused(limits_of_one)
             await get_pull(two)
             await first
 
