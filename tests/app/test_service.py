@@ -55,6 +55,7 @@ class Service:
         self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self.logs = 0
+        self.spawned: list[subprocess.Popen[bytes]] = []
 
     def env(self, **extra: str) -> dict[str, str]:
         settings = self.world.settings
@@ -78,7 +79,9 @@ class Service:
         self.logs += 1
         log = (self.tmp_path / f"process-{self.logs}.log").open("wb")
         command = [sys.executable, "-m", "faultline.app.cli.main", *args]
-        return subprocess.Popen(command, cwd=self.tmp_path, env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(command, cwd=self.tmp_path, env=env, stdout=log, stderr=log)
+        self.spawned.append(process)  # every one is stopped, also a worker started beside another
+        return process
 
     def start(self, **extra: str) -> None:
         """The web process (with the workers, embedded) and, on Redis, one worker."""
@@ -127,8 +130,8 @@ class Service:
         return response
 
     def stop(self) -> None:
-        for process in (self.worker, self.web):
-            if process is not None and process.poll() is None:
+        for process in reversed(self.spawned):
+            if process.poll() is None:
                 process.kill()
                 process.wait()
 
