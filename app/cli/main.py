@@ -26,6 +26,7 @@ from faultline.analyzers.core.config import (
     parse_config,
 )
 from faultline.analyzers.core.findings import Severity
+from faultline.app.cli import outputs
 from faultline.app.cli.git import GitError
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help=f"config file (default: {CONFIG_PATH} at the repository root)"
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    outputs.add_arguments(check)
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     _debug_flag(check)
     check.set_defaults(handler=_check)
@@ -168,6 +170,7 @@ def _check(args: argparse.Namespace) -> int:
     report.skipped[:0] = workspace.skipped
     fail_level = _fail_level(args.fail_on, config)
     _emit(args, _render(args, report, workspace, fail_level))
+    outputs.write(args, report, workspace, fail_level)
     for skipped in workspace.skipped if args.format in ("sarif", "github") else ():
         from faultline.app.render.text import shown
 
