@@ -182,6 +182,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _workspace(args: argparse.Namespace, root: Path, in_git: bool, paths: list[str]) -> Workspace:
+    from faultline.app.cli import precommit
     from faultline.app.cli.workspace import UsageError, committed, from_diff, uncommitted, whole_files
 
     if args.work_tree and (args.all or args.diff):
@@ -192,6 +193,8 @@ def _workspace(args: argparse.Namespace, root: Path, in_git: bool, paths: list[s
         return from_diff(root, _read_diff(args.diff), paths)
     if not in_git:
         raise UsageError("not inside a git repository: use --all to check files, or --diff")
+    if args.base is None and (asked := precommit.workspace(root, paths)) is not None:
+        return asked  # run by pre-commit on pushed commits, or on all files
     if args.base is not None and not args.work_tree:
         return committed(root, args.base, paths)
     return uncommitted(root, args.base, paths)
