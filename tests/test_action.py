@@ -227,6 +227,19 @@ def test_a_pull_request_on_a_shallow_clone_is_annotated_and_summarised(
     assert "inline" not in run.summary  # the action comments nothing inline
 
 
+def test_a_base_branch_that_moved_on_since_the_event_adds_nothing(origin: Origin, tmp_path: Path) -> None:
+    work = checkout(origin, tmp_path / "work", origin.merge, "refs/remotes/pull/7/merge")
+    # main moves on while the workflow waits for a runner, and fixes legacy.py: compared with
+    # main's new tip instead of the merge base, the merge commit would bring the risk back.
+    for number in range(3):
+        origin.repo.write(f"main/later{number}.md", "x\n")
+        origin.repo.commit(f"later {number}")
+    origin.repo.write("app/legacy.py", "def fixed() -> int:\n    return 1\n")
+    origin.repo.commit("legacy: fixed")
+    run = run_action(work, tmp_path / "runner", "pull_request", pull_request_payload(origin), base_ref="main")
+    assert (run.code, annotated(run)) == (1, {RISKY_LINE}), run.stderr
+
+
 def test_fail_on_and_the_summary_say_the_same(origin: Origin, tmp_path: Path) -> None:
     work = checkout(origin, tmp_path / "work", origin.merge, "refs/remotes/pull/7/merge")
     payload = pull_request_payload(origin)

@@ -31,7 +31,7 @@ from faultline.app.cli.workspace import find_root, is_shallow
 REMOTE = "origin"  # the remote actions/checkout sets up
 ZERO_SHA = "0" * 40
 # Commits fetched on a shallow clone, round after round, until the merge base is there:
-# about 1,500 in all, then the step says to clone with the whole history.
+# 1,550 in all, then the step says to clone with the whole history.
 DEEPEN = (50, 100, 200, 400, 800)
 PULL_REQUEST_EVENTS = (
     "pull_request",
@@ -39,7 +39,6 @@ PULL_REQUEST_EVENTS = (
     "pull_request_review",
     "pull_request_review_comment",
 )
-EXIT_USAGE = 2
 
 TOO_SHALLOW = (
     "the merge base of {base} and HEAD is not in the last {depth} commits this shallow clone fetched: "
@@ -199,7 +198,7 @@ def _input_options(environ: Mapping[str, str]) -> list[str]:
 
 
 def run(environ: Mapping[str, str] = os.environ) -> int:
-    from faultline.app.cli.main import main
+    from faultline.app.cli.main import EXIT_USAGE, main
 
     root, in_git = find_root(Path.cwd())
     try:
