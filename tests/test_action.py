@@ -357,6 +357,44 @@ def test_a_step_that_cannot_find_the_change_fails_in_one_line(git_repo: GitRepo,
         assert proc.stdout.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("event", "payload", "base_ref", "expected"),
+    [
+        ("pull_request", {"pull_request": {"base": {"ref": "main"}}}, "release", "release"),
+        ("pull_request_target", {"pull_request": {"base": {"ref": "main"}}}, "", "main"),
+        ("merge_group", {"merge_group": {"base_sha": "a" * 40, "head_sha": "b" * 40}}, "", "a" * 40),
+        ("push", {"before": "c" * 40, "ref": "refs/heads/x"}, "", "c" * 40),
+        (
+            "push",
+            {"before": action.ZERO_SHA, "ref": "refs/tags/v1", "repository": {"default_branch": "dev"}},
+            "",
+            "dev",
+        ),
+        ("push", {"ref": "refs/heads/x", "repository": {"default_branch": "main"}}, "", "main"),
+        (
+            "push",
+            {"before": action.ZERO_SHA, "ref": "refs/heads/main", "repository": {"default_branch": "main"}},
+            "",
+            None,
+        ),
+        ("push", {"before": action.ZERO_SHA}, "", None),
+        ("schedule", {}, "", None),
+        ("pull_request", {"pull_request": "odd"}, "", None),
+    ],
+)
+def test_the_base_each_event_names(
+    event: str, payload: dict[str, Any], base_ref: str, expected: str | None
+) -> None:
+    base = action.find_base(action.Event(event, payload, base_ref))
+    if expected is None:
+        assert base is None
+    elif len(expected) == 40:
+        assert base == action.commit_base(expected)
+    else:
+        assert base == action.branch_base(expected)
+        assert base.refspec == f"+refs/heads/{expected}:refs/remotes/origin/{expected}"
+
+
 def test_the_action_takes_the_inputs_the_readme_names() -> None:
     spec = load_action()
     assert list(spec["inputs"]) == ["fail-on", "config", "sarif", "version"]

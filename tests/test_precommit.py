@@ -169,3 +169,27 @@ def test_the_hook_is_given_every_file_a_language_reads() -> None:
         for name in language.filenames:
             assert files.search(name) and files.search(f"sub/{name}"), name
     assert not files.search("README.md") and not files.search("src/xpy")
+
+
+def test_a_push_of_committed_work_is_stopped_by_the_pre_push_hook(repo: GitRepo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True, env={**os.environ, **GIT_ENV})
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "origin", "main")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app/auth.py", AUTH_RISKY)
+    repo.commit("auth: a catch-all")
+    code, output = pre_commit(repo, "install", "--hook-type", "pre-push")
+    assert code == 0, output
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-cache")}
+    env.pop("PRE_COMMIT", None)
+    proc = subprocess.run(
+        ["git", "push", "-q", "origin", "feature"],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert reported(proc.stdout + proc.stderr) == {"app/auth.py:8 FL001"}
