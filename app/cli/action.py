@@ -204,9 +204,10 @@ def run(environ: Mapping[str, str] = os.environ) -> int:
     try:
         if not in_git:
             raise ActionError("not inside a git repository: run actions/checkout before this action")
-        base = find_base(read_event(environ))
+        event = read_event(environ)
+        base = find_base(event)
         if base is not None:
-            base = _fetched_or_fallback(root, base, environ)
+            base = _fetched_or_fallback(root, base, event.payload)
     except ActionError as err:
         print(f"::error title=Faultline::faultline: {_escape(str(err))}")
         return EXIT_USAGE
@@ -217,14 +218,14 @@ def run(environ: Mapping[str, str] = os.environ) -> int:
     return code
 
 
-def _fetched_or_fallback(root: Path, base: Base, environ: Mapping[str, str]) -> Base | None:
+def _fetched_or_fallback(root: Path, base: Base, payload: Mapping[str, Any]) -> Base | None:
     """The push's ``before`` may be gone (a force push, then a gc): the default branch instead."""
     try:
         fetch_history(root, base)
     except FetchError as err:
         if not base.is_commit:
             raise
-        fallback = _new_branch_base(read_event(environ).payload)
+        fallback = _new_branch_base(payload)
         instead = f"checking against {fallback.described}" if fallback else "checking whole files"
         print(GONE_BEFORE.format(sha=base.described, said=err.said, instead=instead), file=sys.stderr)
         if fallback is not None:
