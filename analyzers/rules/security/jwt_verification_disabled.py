@@ -494,7 +494,9 @@ def _typo_fix(source: SourceFile, call: ast.Call) -> Suggestion | None:
         or isinstance(value, (ast.List, ast.Tuple))
     ):
         return None
-    text = f"algorithms=[{ast.unparse(value)}]"
+    # The value as written (ast.unparse would re-quote it): on the keyword's one line.
+    written = source.line(keyword.lineno).encode()[value.col_offset : value.end_col_offset].decode()
+    text = f"algorithms=[{written}]"
     return replace_span(
         source,
         keyword.lineno,
