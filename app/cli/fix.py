@@ -26,7 +26,7 @@ from pathlib import Path
 
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding, Severity
-from faultline.analyzers.core.fixes import FileFix, fix_file
+from faultline.analyzers.core.fixes import FileFix, fix_file, fixable
 from faultline.analyzers.core.repo import RepoView
 from faultline.app.cli.workspace import UsageError, Workspace, find_root, uncommitted, whole_files
 
@@ -78,6 +78,7 @@ class Outcome:
     """What a fix run did: the files it fixed (or would), the lines to say about
     files left alone, and every finding still there."""
 
+    unsafe: bool = False
     files: list[FileFix] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
@@ -91,7 +92,10 @@ class Outcome:
         return sum(result.fixed for result in self.changed)
 
     def summary(self, *, wrote: bool) -> str:
-        left = sum(1 for finding in self.remaining if finding.suggestion is not None)
+        # A file left alone for another reason has its own line: these are left for safety.
+        left = sum(
+            1 for finding in self.remaining if finding.suggestion and not fixable(finding, self.unsafe)
+        )
         tail = LEFT.format(left=left) if left else ""
         if not self.changed:
             return NOTHING + tail
@@ -152,12 +156,12 @@ def fix_workspace(workspace: Workspace, engine: Engine, *, unsafe: bool, write: 
     """Check the workspace, then fix each file that has a fixable finding."""
     seen = _Recording(workspace.repo)
     report = engine.run(workspace.changes, seen)
-    outcome = Outcome()
+    outcome = Outcome(unsafe)
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
         by_path[finding.path].append(finding)
     for path, findings in by_path.items():
-        if not any(finding.suggestion and (finding.suggestion.safe or unsafe) for finding in findings):
+        if not any(fixable(finding, unsafe) for finding in findings):
             outcome.remaining.extend(findings)
             continue
         result, problem = _fix_one(workspace, engine, seen, path, findings, unsafe=unsafe, write=write)
