@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from faultline.analyzers.core import fixes
+from faultline.analyzers.rules.network.call_without_timeout import CallWithoutTimeout
 from faultline.app.cli import fix as fix_module
 from faultline.app.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
 from tests.conftest import GIT_ENV, GitRepo
@@ -235,3 +236,17 @@ def test_the_installed_command_fixes_and_explains_itself(based: GitRepo) -> None
     assert (proc.returncode, proc.stdout, proc.stderr) == (EXIT_OK, SUMMARY, "")
     helped = subprocess.run([FAULTLINE, "fix", "--help"], capture_output=True, text=True, check=True)
     assert "--unsafe-fixes" in helped.stdout and "--diff" in helped.stdout
+
+
+def test_a_rule_that_raises_is_said_and_the_other_fixes_made(
+    based: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(CallWithoutTimeout, "check", broken)
+    based.write("app/api.py", RISKY)
+    code, out, err = fix(based, monkeypatch, capsys)
+    assert err == "faultline: FL010 call-without-timeout failed on app/api.py: RuntimeError('boom')\n"
+    assert (code, out) == (EXIT_OK, "Fixed 2 findings in 1 file\n")
+    assert (based.root / "app/api.py").read_text() == FIXED

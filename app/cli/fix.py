@@ -81,6 +81,8 @@ class Outcome:
     unsafe: bool = False
     files: list[FileFix] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Rules that raised on a file (check says so too): they fixed nothing there.
+    rule_errors: list[str] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
 
     @property
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = fix_workspace(workspace, engine, unsafe=args.unsafe_fixes, write=not args.diff)
     if args.diff:
         _write_out("".join(unified_diff(result) for result in outcome.changed))
-    for problem in outcome.problems:
+    for problem in [*outcome.problems, *outcome.rule_errors]:
         print(f"faultline: {problem}", file=sys.stderr)
     print(outcome.summary(wrote=not args.diff), file=sys.stderr if args.diff else sys.stdout)
     if args.diff:
@@ -157,6 +159,7 @@ def fix_workspace(workspace: Workspace, engine: Engine, *, unsafe: bool, write: 
     seen = _Recording(workspace.repo)
     report = engine.run(workspace.changes, seen)
     outcome = Outcome(unsafe)
+    outcome.rule_errors = [str(problem) for problem in report.rule_errors]
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
         by_path[finding.path].append(finding)
