@@ -149,7 +149,7 @@ def test_check_fix_refuses_what_it_cannot_write(
     based.write("change.diff", "")
     for args in (["--base", "main"], ["--diff", "change.diff"]):
         assert main(["check", "--fix", *args]) == EXIT_USAGE
-        assert capsys.readouterr().err == f"faultline: {fix_module.FIX_WITH_DIFF}\n"
+        assert capsys.readouterr().err == f"faultline: {fix_module.FIX_NEEDS_WORK_TREE}\n"
     assert main(["check", "--fix", "--base", "main", "--work-tree"]) == EXIT_OK
 
 

@@ -39,7 +39,7 @@ FIXED = "Fixed {fixed} in {files}"
 WOULD_FIX = "Would fix {fixed} in {files}"
 NOTHING = "No safe fix to apply"
 LEFT = " ({left} left: not safe to fix; --unsafe-fixes applies them)"
-FIX_WITH_DIFF = "--fix writes the work tree: it goes with --all, --base with --work-tree, or neither"
+FIX_NEEDS_WORK_TREE = "--fix writes the work tree: it goes with --all, --base with --work-tree, or neither"
 NOT_IN_GIT = "not inside a git repository: use --all to fix files"
 
 
@@ -138,7 +138,7 @@ def fix_before_check(
 ) -> None:
     """``check --fix``: fix first (saying what on stderr); the check then reports what is left."""
     if args.diff or (args.base is not None and not args.work_tree):
-        raise UsageError(FIX_WITH_DIFF)
+        raise UsageError(FIX_NEEDS_WORK_TREE)
     workspace = work_tree(root, in_git, args.base, args.all, paths)
     outcome = fix_workspace(workspace, engine, unsafe=False, write=True)
     for problem in outcome.problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Iterator
 
 import libcst
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from faultline.analyzers.core.changes import ChangeSet, diff_texts
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
-from faultline.analyzers.core.findings import Finding, Severity, Suggestion
+from faultline.analyzers.core.findings import Finding, Hit, Severity, Suggestion
 from faultline.analyzers.core.fixes import (
     BREAKS_PARSING,
+    MAX_PASSES,
+    NOT_SETTLED,
     NOT_UTF8,
     apply_suggestions,
     fix_file,
@@ -211,3 +214,21 @@ def test_unsafe_fixes_only_when_asked() -> None:
     assert not kept.changed and [f.code for f in kept.left] == ["FL010"]
     made = fix_file(engine, "app/net.py", code, findings, changes=changes, repo=repo, unsafe=True)
     assert made.fixed == 1 and made.data.endswith(b"requests.get(url, timeout=10)\n")
+
+
+class _Restless(Rule):
+    """A rule whose fix never satisfies it: each pass adds to the line it reports."""
+
+    code, slug, severity, summary = "FL998", "restless", Severity.NOTICE, "Never satisfied"
+
+    def check(self, source: SourceFile, ctx: object) -> Iterator[Hit]:
+        yield Hit(1, "again", suggestion=Suggestion(1, 1, source.line(1) + " #", safe=True))
+
+
+def test_fixes_that_never_settle_stop_after_the_last_pass() -> None:
+    engine = Engine(Config(), [_Restless])
+    changes, repo = ChangeSet.whole(["a.py"]), MemoryRepoView({"a.py": b"x = 1\n"})
+    findings = engine.run(changes, repo).findings
+    result = fix_file(engine, "a.py", b"x = 1\n", findings, changes=changes, repo=repo)
+    assert result.problem == NOT_SETTLED and result.fixed == MAX_PASSES
+    assert result.data == b"x = 1" + b" #" * MAX_PASSES + b"\n"
