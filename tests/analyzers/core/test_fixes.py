@@ -70,6 +70,10 @@ def test_a_suggestion_applied_to_its_example_parses(rule: type[Rule], example: I
     fixed, applied = apply_suggestions(example.code, [suggestion])
     assert applied == [suggestion] and fixed != example.code
     assert_parses(example.path, fixed)
+    # Safe or not, one pass is enough: what the rule still says (FL001 on a bare
+    # `except:` made `except Exception:`) comes without a further suggestion.
+    again = run_example(rule, dataclasses.replace(example, code=fixed))
+    assert [f for f in again if f.suggestion is not None] == [], f"{rule.code} suggests again on:\n{fixed}"
 
 
 @pytest.mark.parametrize(("rule", "example"), _safe(), ids=_id)
