@@ -170,19 +170,25 @@ def _decode(path: str, data: bytes) -> tuple[str, bytes] | None:
 
 
 def _breaks_parsing(path: str, old: str, new: str) -> bool:
-    source = SourceFile(path, b"")
-    language = source.language
+    """Whether ``new`` no longer parses where ``old`` did. tree-sitter always gives a
+    tree: there a new ERROR node anywhere counts, not only at the top level."""
+    language = SourceFile(path, b"").language
     if language is None or language.parse is None:
         return False
     try:
-        language.parse(old, path)
+        before = language.parse(old, path)
     except ParseError:
         return False  # broken before: the fix is not what broke it
     try:
-        language.parse(new, path)
+        after = language.parse(new, path)
     except ParseError:
         return True
-    return False
+    return _has_error(after) and not _has_error(before)
+
+
+def _has_error(tree: object) -> bool:
+    root = getattr(tree, "root", None)  # a tree-sitter Script's root node
+    return bool(getattr(root, "has_error", False))
 
 
 def _recheck(

@@ -236,3 +236,29 @@ def test_fixes_that_never_settle_stop_after_the_last_pass() -> None:
     result = fix_file(engine, "a.py", b"x = 1\n", findings, changes=changes, repo=repo)
     assert result.problem == NOT_SETTLED and result.fixed == MAX_PASSES
     assert result.data == b"x = 1" + b" #" * MAX_PASSES + b"\n"
+
+
+def test_the_parse_check_sees_an_error_deep_in_typescript() -> None:
+    assert_parses("web/a.tsx", "export const A = () => <div>{items.map((i) => i.name)}</div>;\n")
+    # The engine reads this file (the error is not at the top level); a fix must not leave it.
+    with pytest.raises(AssertionError, match="ERROR nodes"):
+        assert_parses("web/a.ts", "function f() {\n  const x = (1 + ;\n}\n")
+
+
+def test_a_fix_that_breaks_an_expression_in_typescript_is_not_made() -> None:
+    code = b"export function f() {\n  return fetch(url);\n}\n"
+    bad = Finding(
+        "FL999",
+        "made-up",
+        Severity.WARNING,
+        "web/a.ts",
+        2,
+        2,
+        1,
+        "m",
+        "f",
+        Suggestion(2, 2, "  return fetch(url;", safe=True),
+    )
+    engine, _, changes, repo = _engine_and_findings("web/a.ts", code)
+    result = fix_file(engine, "web/a.ts", code, [bad], changes=changes, repo=repo)
+    assert (result.problem, result.changed) == (BREAKS_PARSING, False)
