@@ -250,3 +250,15 @@ def test_a_rule_that_raises_is_said_and_the_other_fixes_made(
     assert err == "faultline: FL010 call-without-timeout failed on app/api.py: RuntimeError('boom')\n"
     assert (code, out) == (EXIT_OK, "Fixed 2 findings in 1 file\n")
     assert (based.root / "app/api.py").read_text() == FIXED
+
+
+def test_check_fix_applies_unsafe_fixes_only_when_asked(
+    based: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    based.write("app/api.py", RISKY)
+    monkeypatch.chdir(based.root)
+    assert main(["check", "--unsafe-fixes"]) == EXIT_USAGE
+    assert capsys.readouterr().err == f"faultline: {fix_module.UNSAFE_WITHOUT_FIX}\n"
+    assert main(["check", "--fix", "--unsafe-fixes", "--fail-on", "notice"]) == EXIT_OK
+    assert capsys.readouterr().err == "faultline: Fixed 3 findings in 1 file\n"
+    assert "requests.get(url, timeout=10).json()" in (based.root / "app/api.py").read_text()

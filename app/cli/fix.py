@@ -40,6 +40,7 @@ WOULD_FIX = "Would fix {fixed} in {files}"
 NOTHING = "No safe fix to apply"
 LEFT = " ({left} left: not safe to fix; --unsafe-fixes applies them)"
 FIX_NEEDS_WORK_TREE = "--fix writes the work tree: it goes with --all, --base with --work-tree, or neither"
+UNSAFE_WITHOUT_FIX = "--unsafe-fixes goes with --fix"
 NOT_IN_GIT = "not inside a git repository: use --all to fix files"
 
 
@@ -136,11 +137,16 @@ def run(args: argparse.Namespace) -> int:
 def fix_before_check(
     args: argparse.Namespace, root: Path, in_git: bool, paths: list[str], engine: Engine
 ) -> None:
-    """``check --fix``: fix first (saying what on stderr); the check then reports what is left."""
+    """``check --fix``: fix first (saying what on stderr); the check then reports what is left.
+    Without ``--fix`` nothing happens (``--unsafe-fixes`` alone is a usage error)."""
+    if args.unsafe_fixes and not args.fix:
+        raise UsageError(UNSAFE_WITHOUT_FIX)
+    if not args.fix:
+        return
     if args.diff or (args.base is not None and not args.work_tree):
         raise UsageError(FIX_NEEDS_WORK_TREE)
     workspace = work_tree(root, in_git, args.base, args.all, paths)
-    outcome = fix_workspace(workspace, engine, unsafe=False, write=True)
+    outcome = fix_workspace(workspace, engine, unsafe=args.unsafe_fixes, write=True)
     for problem in outcome.problems:
         print(f"faultline: {problem}", file=sys.stderr)
     print(f"faultline: {outcome.summary(wrote=True)}", file=sys.stderr)

@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     check.add_argument("--fix", action="store_true", help="apply the safe fixes first, then report the rest")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix: apply the unsafe fixes too")
     _debug_flag(check)
     check.set_defaults(handler=_check)
 
@@ -164,7 +165,7 @@ def _check(args: argparse.Namespace) -> int:
         paths = [_relative(root, path) for path in args.paths]
         config = _load_config(root, args.config)
         engine = Engine(config)
-        if args.fix:
+        if args.fix or args.unsafe_fixes:
             from faultline.app.cli.fix import fix_before_check
 
             fix_before_check(args, root, in_git, paths, engine)
