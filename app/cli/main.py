@@ -1,8 +1,10 @@
-"""``faultline``: check a change locally, list the rules, or serve the GitHub App.
+"""``faultline``: check a change locally, fix it, list the rules, or serve the GitHub App.
 
 Exit codes: 0 no finding at or above the fail level, 1 findings, 2 usage or
 config error (one line on stderr, never a traceback), 3 Faultline itself failed
 (a bug: one line on stderr; the traceback with --debug or FAULTLINE_DEBUG=1).
+``fix`` and ``check --fix`` count the findings left after fixing; ``fix --diff``
+exits 1 when it has changes to apply (``app/cli/fix.py``).
 """
 
 from __future__ import annotations
@@ -110,8 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     outputs.add_arguments(check)
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes first, then report the rest")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix: apply the unsafe fixes too")
     _debug_flag(check)
     check.set_defaults(handler=_check)
+
+    from faultline.app.cli.fix import add_command
+
+    _debug_flag(add_command(commands))
 
     rules = commands.add_parser("rules", help="list the rules, or explain one")
     rules.add_argument("rule", nargs="?", help="a rule's code or slug")
@@ -159,6 +167,10 @@ def _check(args: argparse.Namespace) -> int:
         paths = [_relative(root, path) for path in args.paths]
         config = _load_config(root, args.config)
         engine = Engine(config)
+        if args.fix or args.unsafe_fixes:
+            from faultline.app.cli.fix import fix_before_check
+
+            fix_before_check(args, root, in_git, paths, engine)
         workspace = _workspace(args, root, in_git, paths)
     except UsageError as err:
         print(f"faultline: {err}", file=sys.stderr)

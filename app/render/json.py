@@ -30,6 +30,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
             "start_line": suggestion.start_line,
             "end_line": suggestion.end_line,
             "replacement": suggestion.replacement,
+            "safe": suggestion.safe,
         },
         "docs": docs_url(finding.slug),
     }
