@@ -1,4 +1,4 @@
-"""What every ``faultline`` command shares: the exit codes and the ``--debug`` flag."""
+"""What every ``faultline`` command shares: the exit codes, usage errors and ``--debug``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import argparse
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 DEBUG_ENV = "FAULTLINE_DEBUG"
+EXIT_CODES_HELP = f"""\
+exit codes:
+  0  no finding reaches the fail level
+  1  a finding does (--fail-on, else the config's fail_on, else error)
+  2  a usage or config error (one line on stderr)
+  3  Faultline itself failed: a bug (the traceback: --debug or {DEBUG_ENV}=1)"""
+
+
+class UsageError(Exception):
+    """Something the user asked for cannot be done; the message says what."""
 
 
 def debug_flag(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:

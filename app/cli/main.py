@@ -1,4 +1,4 @@
-"""``faultline``: check a change locally, list the rules, or serve the GitHub App.
+"""faultline: check a change locally, list the rules, or serve the GitHub App.
 
 Exit codes: 0 no finding at or above the fail level, 1 findings, 2 usage or
 config error (one line on stderr, never a traceback), 3 Faultline itself failed
@@ -13,11 +13,33 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from faultline.app.cli.completion import add_completion_parser
+
 from faultline.analyzers.core.changes import DiffError
 from faultline.analyzers.core.config import ConfigError
 from faultline.app.cli.check import add_check_parser
-from faultline.app.cli.common import DEBUG_ENV, EXIT_CRASH, EXIT_OK, EXIT_USAGE, debug_flag
+from faultline.app.cli.common import (
+    DEBUG_ENV,
+    EXIT_CODES_HELP,
+    EXIT_CRASH,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    debug_flag,
+)
+from faultline.app.cli.config_command import add_config_parser
 from faultline.app.cli.git import GitError
+
+MAIN_EPILOG = f"""\
+examples:
+  faultline check                       the work tree against HEAD
+  faultline check --base origin/main    what a pull request into main shows
+  faultline check --help                every option of check
+  faultline rules broad-except          one rule explained, with examples
+  faultline config                      the configuration in force, and where it came from
+  faultline completion bash             a completion script (bash, zsh, fish)
+
+{EXIT_CODES_HELP}"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = args.handler(args)
-    except (ConfigError, DiffError, GitError) as err:
+    except (ConfigError, DiffError, GitError, UsageError) as err:
         print(f"faultline: {err}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:
@@ -55,12 +77,18 @@ def _crashed(err: Exception, *, debug: bool) -> int:
 def _parser() -> argparse.ArgumentParser:
     from faultline import __version__
 
-    parser = argparse.ArgumentParser(prog="faultline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="faultline",
+        description="Faultline reviews a change for reliability risks: locally, in CI, or as a GitHub App.",
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"faultline {__version__}")
     debug_flag(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     add_check_parser(commands)
+    add_config_parser(commands)
 
     rules = commands.add_parser("rules", help="list the rules, or explain one")
     rules.add_argument("rule", nargs="?", help="a rule's code or slug")
@@ -69,14 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     rules.set_defaults(handler=_rules)
 
     serve = commands.add_parser("serve", help="run the GitHub App (webhook receiver and worker)")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    _address(serve)
     debug_flag(serve)
     serve.set_defaults(handler=_serve)
 
     web = commands.add_parser("web", help="run the webhook receiver only (workers run the jobs)")
-    web.add_argument("--host", default=None)
-    web.add_argument("--port", type=int, default=None)
+    _address(web)
     debug_flag(web)
     web.set_defaults(handler=_web)
 
@@ -86,7 +112,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     debug_flag(worker)
     worker.set_defaults(handler=_worker)
+
+    add_completion_parser(commands)
     return parser
+
+
+def _address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default=None, help="the address to listen on (default: FAULTLINE_HOST, else 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="the port to listen on (default: FAULTLINE_PORT, else 8000)"
+    )
 
 
 def _rules(args: argparse.Namespace) -> int:
