@@ -177,7 +177,9 @@ def test_help_is_plain_text_with_examples_and_exit_codes(
     assert "``" not in text and ":func:" not in text and "::\n" not in text
     if command in ([], ["check"], ["config"]):
         assert "examples:\n  faultline " in text
-        assert "exit codes:\n  0  no finding reaches the fail level\n" in text
+        assert "exit codes:\n  0  " in text and "\n  2  a usage or config error" in text
+    if command in ([], ["check"]):
+        assert "exit codes:\n  0  no finding reaches the fail level\n  1  a finding does" in text
 
 
 # --select, --ignore.

@@ -13,7 +13,7 @@ from typing import Any
 
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.rule import Rule
-from faultline.app.cli.common import EXIT_CODES_HELP, EXIT_OK, debug_flag
+from faultline.app.cli.common import DEBUG_ENV, EXIT_OK, debug_flag
 from faultline.app.cli.config_files import LoadedConfig
 
 DEFAULT = "default"
@@ -28,7 +28,10 @@ examples:
   faultline config --select FL01 --ignore query-in-loop
   faultline config --config pyproject.toml --format json
 
-{EXIT_CODES_HELP}"""
+exit codes:
+  0  the configuration is printed
+  2  a usage or config error (one line on stderr), as 'faultline check' says it
+  3  Faultline itself failed: a bug (the traceback: --debug or {DEBUG_ENV}=1)"""
 
 
 @dataclass(frozen=True)
