@@ -239,3 +239,32 @@ def test_config_text(
         line.split() == ["FL002", "cascade-delete", "off", "warning", "command", "line:", "--ignore"]
         for line in lines
     )
+
+
+@pytest.mark.parametrize(
+    ("yaml", "code", "state"),
+    [
+        ("enable: [FL001, FL002]\ndisable: [FL001]\n", "FL001", (False, "disable")),
+        ("enable: [FL001, FL002]\ndisable: [FL001]\n", "FL002", (True, "enable")),
+        ("enable: [FL001, FL002]\ndisable: [FL001]\n", "FL003", (False, "enable")),
+        ("rules:\n  FL003: {enabled: false}\n", "FL003", (False, "rules.FL003.enabled")),
+        ("disable: FL003\nrules:\n  coverage-gate: {enabled: true}\n", "FL003", (False, "disable")),
+        ("rules:\n  coverage-gate: {enabled: true}\n", "FL003", (True, "rules.coverage-gate.enabled")),
+        ("rules:\n  coverage-gate: {severity: error}\n", "FL003", (True, None)),
+    ],
+)
+def test_config_names_the_setting_that_decided(
+    repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    yaml: str,
+    code: str,
+    state: tuple[bool, str | None],
+) -> None:
+    repo.write(".github/faultline.yml", yaml)
+    rule = _rule(config(monkeypatch, capsys, repo), code)
+    enabled, key = state
+    assert (rule["enabled"], rule["source"]) == (
+        enabled,
+        f".github/faultline.yml: {key}" if key else "default",
+    )

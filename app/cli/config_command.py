@@ -120,37 +120,42 @@ def _top_source(args: argparse.Namespace, loaded: LoadedConfig, key: str) -> str
 def _rule_state(
     args: argparse.Namespace, loaded: LoadedConfig, config: Config, rule: type[Rule]
 ) -> RuleState:
+    # As the engine decides (``activate``): a test holds the two together.
     keys = {rule.code, rule.slug}
     settings_key = next((key for key in (rule.code, rule.slug) if key in config.rules), None)
     settings = config.rules.get(settings_key) if settings_key else None
     enabled = bool(config.enable is None or keys & set(config.enable))
     enabled = enabled and not keys & set(config.disable) and (settings is None or settings.enabled)
     severity = settings.severity if settings and settings.severity else str(rule.severity)
-    return RuleState(rule.code, rule.slug, enabled, severity, _rule_source(args, loaded, rule, settings_key))
+    return RuleState(rule.code, rule.slug, enabled, severity, _rule_source(args, loaded, rule, enabled))
 
 
-def _rule_source(
-    args: argparse.Namespace, loaded: LoadedConfig, rule: type[Rule], settings_key: str | None
-) -> str:
-    """Which setting turned the rule on or off: the command line's first, as it is laid over the file."""
+def _rule_source(args: argparse.Namespace, loaded: LoadedConfig, rule: type[Rule], enabled: bool) -> str:
+    """The setting that turned the rule on or off: the command line's first, as it is laid over
+    the file's; then, of the file's, the one that decided."""
     from faultline.analyzers.core.registry import all_rules
     from faultline.app.cli.selection import expand
 
-    codes = all_rules()
-    if args.ignore and rule.code in expand("--ignore", args.ignore, codes):
+    if args.ignore and rule.code in expand("--ignore", args.ignore, all_rules()):
         return "command line: --ignore"
     if args.select:
         return "command line: --select"
-    data, keys = loaded.data, {rule.code, rule.slug}
-    rule_settings = data.get("rules", {}).get(settings_key, {}) if settings_key else {}
-    if "enable" in data and data["enable"] is not None:
-        return f"{loaded.source}: enable"
-    if isinstance(rule_settings, Mapping) and "enabled" in rule_settings:
-        return f"{loaded.source}: rules.{settings_key}.enabled"
-    disabled = data.get("disable", ())
-    if keys & set([disabled] if isinstance(disabled, str) else disabled):
-        return f"{loaded.source}: disable"
-    return DEFAULT
+    file_config, keys, source = loaded.config, {rule.code, rule.slug}, loaded.source
+    key = next((key for key in (rule.code, rule.slug) if key in file_config.rules), None)
+    settings = file_config.rules.get(key) if key else None
+    listed = file_config.enable is not None
+    in_enable = file_config.enable is not None and bool(keys & set(file_config.enable))
+    if enabled:
+        if in_enable:
+            return f"{source}: enable"
+        if settings is not None and "enabled" in settings.model_fields_set:
+            return f"{source}: rules.{key}.enabled"
+        return DEFAULT
+    if listed and not in_enable:
+        return f"{source}: enable"
+    if settings is not None and not settings.enabled:
+        return f"{source}: rules.{key}.enabled"
+    return f"{source}: disable"
 
 
 def _text(loaded: LoadedConfig, settings: list[Setting], rules: list[RuleState]) -> str:
