@@ -166,7 +166,9 @@ def test_every_option_of_every_command_is_explained() -> None:
             assert action.help, f"{name} {'/'.join(action.option_strings) or action.dest} has no help"
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["config"], ["rules"], ["completion"], ["serve"]])
+@pytest.mark.parametrize(
+    "command", [[], ["check"], ["config"], ["rules"], ["completion"], ["serve"], ["web"], ["worker"]]
+)
 def test_help_is_plain_text_with_examples_and_exit_codes(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

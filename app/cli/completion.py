@@ -46,7 +46,8 @@ class Command:
     many: bool = False  # the positional takes several words
 
 
-def add_completion_parser(commands: Any) -> None:
+def add_completion_parser(commands: Any, whole: argparse.ArgumentParser) -> None:
+    """``whole``: the main parser, whose commands the script completes."""
     parser = commands.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
@@ -56,15 +57,14 @@ def add_completion_parser(commands: Any) -> None:
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     debug_flag(parser)
-    parser.set_defaults(handler=_completion)
+    parser.set_defaults(handler=lambda args: _completion(args, whole))
 
 
-def _completion(args: argparse.Namespace) -> int:
+def _completion(args: argparse.Namespace, whole: argparse.ArgumentParser) -> int:
     from faultline.analyzers.core.registry import all_rules
-    from faultline.app.cli.main import _parser
 
     rules = tuple(word for rule in all_rules() for word in (rule.code, rule.slug))
-    sys.stdout.write(script(args.shell, _parser(), rules))
+    sys.stdout.write(script(args.shell, whole, rules))
     return EXIT_OK
 
 

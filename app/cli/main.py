@@ -13,8 +13,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from faultline.app.cli.completion import add_completion_parser
-
 from faultline.analyzers.core.changes import DiffError
 from faultline.analyzers.core.config import ConfigError
 from faultline.app.cli.check import add_check_parser
@@ -27,6 +25,7 @@ from faultline.app.cli.common import (
     UsageError,
     debug_flag,
 )
+from faultline.app.cli.completion import add_completion_parser
 from faultline.app.cli.config_command import add_config_parser
 from faultline.app.cli.git import GitError
 
@@ -113,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     debug_flag(worker)
     worker.set_defaults(handler=_worker)
 
-    add_completion_parser(commands)
+    add_completion_parser(commands, parser)  # last: it completes the commands above
     return parser
 
 
