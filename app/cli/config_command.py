@@ -163,7 +163,7 @@ def _text(loaded: LoadedConfig, settings: list[Setting], rules: list[RuleState])
     out += [f"  {note}" for note in loaded.notes]
     out.append("")
     key_width = max(len(setting.key) for setting in settings)
-    values = [json.dumps(setting.value) for setting in settings]
+    values = [_shown_value(setting) for setting in settings]
     value_width = max(len(value) for value in values)
     out += [
         f"{setting.key:<{key_width}}  {value:<{value_width}}  {setting.source}"
@@ -180,3 +180,9 @@ def _text(loaded: LoadedConfig, settings: list[Setting], rules: list[RuleState])
 
 def _on(enabled: bool) -> str:
     return "on " if enabled else "off"
+
+
+def _shown_value(setting: Setting) -> str:
+    if setting.key == "enable" and setting.value is None:
+        return "(every rule)"  # no list: every rule not disabled runs
+    return json.dumps(setting.value)
