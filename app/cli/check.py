@@ -45,7 +45,8 @@ rules (--select, --ignore):
   FL019), comma-separated or repeated. --select replaces the config file's
   choice of rules (enable, disable and rules.<rule>.enabled); --ignore then
   leaves rules out of it. A rule's other settings stay the config's.
-  Parse errors (FL000) are always reported.
+  A parse error (FL000) is no rule: it is reported in any file a rule that
+  runs reads.
 
 config:
   {CONFIG_PATH} (or .yaml), else [tool.faultline] in pyproject.toml at
