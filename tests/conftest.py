@@ -56,3 +56,10 @@ def make_repo(tmp_path: Path) -> Callable[[str], GitRepo]:
         return GitRepo(tmp_path / name)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _uncoloured(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI colours its text report under FORCE_COLOR, which CI machines often set: the
+    # tests read plain text unless they ask for colour themselves.
+    monkeypatch.delenv("FORCE_COLOR", raising=False)

@@ -14,7 +14,8 @@ import pytest
 from faultline.analyzers.core import fixes
 from faultline.analyzers.rules.network.call_without_timeout import CallWithoutTimeout
 from faultline.app.cli import fix as fix_module
-from faultline.app.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
+from faultline.app.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from faultline.app.cli.main import main
 from tests.conftest import GIT_ENV, GitRepo
 from tests.test_cli import FAULTLINE
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from faultline.app.cli import main as cli
+from faultline.app.cli import check as cli
 from faultline.app.cli.main import EXIT_CRASH, main
 from tests.conftest import GitRepo
 from tests.test_cli import AUTH_BASE, AUTH_RISKY, FAULTLINE

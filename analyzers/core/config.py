@@ -116,6 +116,11 @@ def choose_config(present: Iterable[str]) -> ConfigChoice:
 
 def parse_config(text: str | bytes, source: str = CONFIG_PATH) -> Config:
     """Parse YAML text into a Config; raise ConfigError naming what is wrong."""
+    return config_from_mapping(yaml_mapping(text, source), source)
+
+
+def yaml_mapping(text: str | bytes, source: str = CONFIG_PATH) -> dict[str, Any]:
+    """The config file's own keys, as written (empty for an empty file)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -132,9 +137,14 @@ def parse_config(text: str | bytes, source: str = CONFIG_PATH) -> Config:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
     if data is None:
-        return Config()
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str) -> Config:
+    """Validate a config's keys (from YAML, or a TOML table); errors name ``source`` and the key."""
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -198,7 +198,8 @@ def _input_options(environ: Mapping[str, str]) -> list[str]:
 
 
 def run(environ: Mapping[str, str] = os.environ) -> int:
-    from faultline.app.cli.main import EXIT_USAGE, main
+    from faultline.app.cli.common import EXIT_USAGE
+    from faultline.app.cli.main import main
 
     root, in_git = find_root(Path.cwd())
     try:

@@ -28,7 +28,8 @@ from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.fixes import FileFix, fix_file, fixable
 from faultline.analyzers.core.repo import RepoView
-from faultline.app.cli.workspace import UsageError, Workspace, find_root, uncommitted, whole_files
+from faultline.app.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError
+from faultline.app.cli.workspace import Workspace, find_root, uncommitted, whole_files
 
 CHANGED_ON_DISK = "changed since it was checked: left alone"
 OUTSIDE = "outside the repository: left alone"
@@ -64,12 +65,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     fix.add_argument(
         "--unsafe-fixes", action="store_true", help="apply the suggestions that change behaviour too"
     )
-    fix.add_argument(
-        "--fail-on",
-        choices=("error", "warning", "notice", "never"),
-        help="lowest severity left unfixed that makes the exit code 1 (default: the config's, else error)",
-    )
-    fix.add_argument("--config", metavar="FILE", help="config file (default: the one at the repository root)")
+    from faultline.app.cli.check import add_config_options
+
+    add_config_options(fix)
     fix.set_defaults(handler=run)
     return fix
 
@@ -111,17 +109,15 @@ class Outcome:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faultline.app.cli import main as cli
+    from faultline.app.cli.check import effective_config, relative_path
 
     root, in_git = find_root(Path.cwd())
-    try:
-        paths = [cli._relative(root, path) for path in args.paths]
-        config = cli._load_config(root, args.config)
-        engine = Engine(config)
-        workspace = work_tree(root, in_git, args.base, args.all, paths)
-    except UsageError as err:
-        print(f"faultline: {err}", file=sys.stderr)
-        return cli.EXIT_USAGE
+    paths = [relative_path(root, path) for path in args.paths]
+    loaded, config = effective_config(args, root)
+    for note in loaded.notes:
+        print(f"faultline: {note}", file=sys.stderr)
+    engine = Engine(config)
+    workspace = work_tree(root, in_git, args.base, args.all, paths)
     outcome = fix_workspace(workspace, engine, unsafe=args.unsafe_fixes, write=not args.diff)
     if args.diff:
         _write_out("".join(unified_diff(result) for result in outcome.changed))
@@ -129,9 +125,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"faultline: {problem}", file=sys.stderr)
     print(outcome.summary(wrote=not args.diff), file=sys.stderr if args.diff else sys.stdout)
     if args.diff:
-        return cli.EXIT_FINDINGS if outcome.changed else cli.EXIT_OK
-    failing = outcome.failing(cli._fail_level(args.fail_on, config))
-    return cli.EXIT_FINDINGS if failing else cli.EXIT_OK
+        return EXIT_FINDINGS if outcome.changed else EXIT_OK
+    return EXIT_FINDINGS if outcome.failing(config.fail_level()) else EXIT_OK
 
 
 def fix_before_check(

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+GIT_MISSING = "git is not installed (no git on PATH)"
+
+
+def git_installed() -> bool:
+    return shutil.which("git") is not None
 
 
 class GitError(RuntimeError):
@@ -142,9 +149,14 @@ def _show_one(root: Path, rev: str, path: str) -> bytes | None:
 def git(root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> str:
     """Run git in ``root`` and return its stdout; raise GitError with git's own words."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, env=full_env, input=stdin, check=False
-    )
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, env=full_env, input=stdin, check=False
+        )
+    except FileNotFoundError:
+        if shutil.which("git", path=full_env.get("PATH")) is None:
+            raise GitError(GIT_MISSING) from None
+        raise  # git is there: the folder is what is missing
     if proc.returncode != 0:
         said = proc.stderr.decode(errors="replace").strip()
         lines = said.split("\n")

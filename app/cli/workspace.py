@@ -15,14 +15,11 @@ from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, 
 from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.source import split_lines
+from faultline.app.cli.common import UsageError
 from faultline.app.cli.git import FilesystemView, GitError, GitRepoView, git
 from faultline.app.cli.gitdiff import GitDiff, diff
 
 _SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist"}
-
-
-class UsageError(Exception):
-    """Something the user asked for cannot be done; the message says what."""
 
 
 # actions/checkout clones one commit deep by default: the merge base is not missing, only not fetched.

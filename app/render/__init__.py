@@ -33,6 +33,15 @@ class Rendering:
     color: bool = False
     fail_level: Severity | None = Severity.ERROR
     lines: dict[str, list[str]] = field(default_factory=dict)
+    # The text format shows paths from the folder the command ran in, like ruff, so that they
+    # open from a terminal there; the other formats keep them relative to the repository.
+    cwd: Path | None = None
+    quiet: bool = False  # the text format: the findings only, no summary
+
+    def shown_path(self, path: str) -> str:
+        if self.root is None or self.cwd is None:
+            return path
+        return Path(os.path.relpath(self.root / path, self.cwd)).as_posix()
 
     def source_line(self, finding: Finding) -> str:
         """The flagged line as it is on disk now, for the text format."""

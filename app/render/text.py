@@ -25,7 +25,7 @@ def render(rendering: Rendering) -> str:
     report = rendering.report
     out: list[str] = []
     for finding in report.findings:
-        where = f"{shown(finding.path)}:{finding.line}:{finding.column}:"
+        where = f"{shown(rendering.shown_path(finding.path))}:{finding.line}:{finding.column}:"
         tag = f"{finding.code} [{finding.slug}]"
         if rendering.color:
             where = f"{_BOLD}{where}{_RESET}"
@@ -37,7 +37,9 @@ def render(rendering: Rendering) -> str:
         if finding.suggestion is not None:
             out.append(SAFE_SUGGESTION if finding.suggestion.safe else "    suggestion:")
             out.extend(f"    + {text}" for text in split_lines(finding.suggestion.replacement))
+    if rendering.quiet:
+        return "".join(f"{line}\n" for line in out)
     for skipped in report.skipped:
-        out.append(f"{shown(skipped.path)}: skipped ({skipped.reason})")
+        out.append(f"{shown(rendering.shown_path(skipped.path))}: skipped ({skipped.reason})")
     out.append(f"{count_phrase(report.findings)} in {plural(report.files_checked, 'file')} checked.")
     return "\n".join(out) + "\n"
