@@ -125,3 +125,18 @@ def test_the_app_links_to_its_own_pages_unless_it_is_local() -> None:
     assert local.rule_links == RuleLinks()
     chosen = Settings(_env_file=None, public_url="https://f.example", docs_url="https://d.example/{code}")  # type: ignore[call-arg]
     assert chosen.rule_links.url("FL002", "cascade-delete") == "https://d.example/FL002"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces as -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_setup_pages_link_to_sections_that_exist() -> None:
+    from faultline.app.web import setup
+
+    for url in (setup.DEPLOY_DOCS_URL, setup.FORWARDER_DOCS_URL, setup.REQUIRED_CHECK_DOCS_URL):
+        page, _, anchor = url.partition("#")
+        text = repository_file(page).read_text()
+        headings = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+        assert not anchor or anchor in headings, url
