@@ -14,7 +14,7 @@ from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.registry import all_rules, documented_rules
 from faultline.app.links import DOCS_URL, REPOSITORY_URL, RuleLinks
-from faultline.app.render import Rendering, check_run, comment, sarif
+from faultline.app.render import Rendering, actions, check_run, comment, sarif
 from faultline.app.render import json as json_output
 from faultline.app.settings import Settings
 
@@ -43,6 +43,7 @@ def every_output(links: RuleLinks) -> str:
     return "\n".join(
         [
             json_output.render(rendering),
+            actions.render(rendering).replace("%0A", "\n"),
             sarif.render(rendering),
             output.summary,
             *(annotation["message"] for annotation in output.annotations),
