@@ -157,3 +157,19 @@ def test_the_markdown_subset_is_escaped() -> None:
         '<pre><code class="language-python">if a &lt; b:\n    pass</code></pre>\n'
         "<table><tr><th>A</th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table>"
     )
+
+
+def test_a_page_that_fails_is_a_500_page_with_the_way_back(
+    app_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faultline.app.web import rule_pages
+
+    def broken() -> dict[str, rule_pages.RulePage]:
+        raise RuntimeError("the rules could not be loaded")
+
+    monkeypatch.setattr(rule_pages, "rule_pages", broken)
+    page = httpx.get(f"{app_url}/rules/FL001", headers=HTML)
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/" in hrefs(page.text) and "the rules could not be loaded" not in page.text
+    assert httpx.get(f"{app_url}/rules/FL001").json() == {"error": "internal error"}
