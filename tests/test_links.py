@@ -136,7 +136,8 @@ def github_anchor(heading: str) -> str:
 def test_the_setup_pages_link_to_sections_that_exist() -> None:
     from faultline.app.web import setup
 
-    for url in (setup.DEPLOY_DOCS_URL, setup.FORWARDER_DOCS_URL, setup.REQUIRED_CHECK_DOCS_URL):
+    urls = (setup.DEPLOY_DOCS_URL, setup.FORWARDER_DOCS_URL, setup.REQUIRED_CHECK_DOCS_URL)
+    for url in (*urls, setup.SETUP_MODE_DOCS_URL):
         page, _, anchor = url.partition("#")
         text = repository_file(page).read_text()
         headings = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}

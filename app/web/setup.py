@@ -57,6 +57,7 @@ DEFAULT_MANIFEST: dict[str, Any] = {
 CALLBACK_PATH = "/setup/callback"
 FORWARDER_DOCS_URL = f"{DEPLOY_DOCS_URL}#try-a-local-instance-against-githubcom"
 REQUIRED_CHECK_DOCS_URL = f"{DEPLOY_DOCS_URL}#make-faultline-a-required-check"
+SETUP_MODE_DOCS_URL = f"{DEPLOY_DOCS_URL}#a-public-url-that-is-not-localhost"
 WEBHOOK_PATH = "/webhook"
 STATE_COOKIE = "faultline_setup_state"
 NOT_WRITTEN = (
@@ -303,6 +304,7 @@ def setup_page(
         events=events,
         nav=NAV,
         docs_url=escape(DEPLOY_DOCS_URL),
+        setup_mode_url=escape(SETUP_MODE_DOCS_URL),
     )
 
 
