@@ -57,3 +57,10 @@ def test_faultline_rules_explains_it(capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().out == page
     assert main(["rules"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("FL000  parse-error")
+
+
+def test_a_suppression_comment_does_not_hide_it() -> None:
+    # The page says so: the comment is in the file that could not be read.
+    code = "try:\n    x = (  # faultline: ignore[parse-error]\nexcept Exception:\n    pass\n"
+    assert [f.line for f in parse_errors(Valid(code))] == [2]
+    assert [f.line for f in parse_errors(Valid("# faultline: ignore\n" + code))] == [3]
