@@ -78,6 +78,7 @@ def test_base_reports_the_branch_change(
         "start_line": 8,
         "end_line": 8,
         "replacement": "    except JWTError:",
+        "safe": False,
     }
 
 
@@ -429,7 +430,12 @@ def test_form_feed_does_not_shift_lines(
     _, out, _ = run(git_repo, monkeypatch, capsys, "--all", "--format", "json")
     (finding,) = _json(out)
     assert finding["line"] == 9
-    assert finding["suggestion"] == {"start_line": 9, "end_line": 9, "replacement": "    except JWTError:"}
+    assert finding["suggestion"] == {
+        "start_line": 9,
+        "end_line": 9,
+        "replacement": "    except JWTError:",
+        "safe": False,
+    }
 
 
 @pytest.mark.parametrize("comment", ["# faultline: ignore [broad-except]", "# FAULTLINE: ignore[Fl001]"])

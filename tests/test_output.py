@@ -141,7 +141,12 @@ def test_json_schema_is_stable(rendering: Rendering) -> None:
         "suggestion",
         "docs",
     }
-    assert first["suggestion"] == {"start_line": 3, "end_line": 3, "replacement": "    except JWTError:"}
+    assert first["suggestion"] == {
+        "start_line": 3,
+        "end_line": 3,
+        "replacement": "    except JWTError:",
+        "safe": False,
+    }
     assert document["skipped"] == [{"path": "big.bin", "reason": "binary file"}]
 
 

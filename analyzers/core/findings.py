@@ -30,13 +30,17 @@ class Suggestion:
     """Replacement text for whole lines ``start_line``..``end_line`` of the new file.
 
     This is exactly what a GitHub ```suggestion block replaces, so the review
-    comment that carries it must span the same lines.
+    comment that carries it must span the same lines. ``safe``: the change keeps
+    what the code means and does (as ruff's safe fixes), so ``faultline fix``
+    applies it; an unsafe one changes behaviour on purpose and stays a suggestion
+    for a reviewer (``faultline fix --unsafe-fixes`` applies it too).
     """
 
     start_line: int
     end_line: int
     replacement: str
     title: str = ""
+    safe: bool = False
 
 
 @dataclass(frozen=True)

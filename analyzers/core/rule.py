@@ -149,10 +149,13 @@ def replace_span(
     end_col: int,
     new_text: str,
     title: str = "",
+    *,
+    safe: bool = False,
 ) -> Suggestion:
     """A suggestion that swaps one source span (ast positions: 1-based lines,
-    UTF-8 byte columns) for ``new_text``, keeping the rest of its lines."""
+    UTF-8 byte columns) for ``new_text``, keeping the rest of its lines.
+    ``safe``: the change keeps the code's meaning (``Suggestion.safe``)."""
     first = source.line(line).encode()
     last = source.line(end_line).encode()
     replaced = first[:col].decode() + new_text + last[end_col:].decode()
-    return Suggestion(line, end_line, replaced, title)
+    return Suggestion(line, end_line, replaced, title, safe=safe)

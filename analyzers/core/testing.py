@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+
 from faultline.analyzers.core.changes import ChangeSet, diff_texts
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
-from faultline.analyzers.core.findings import Finding
+from faultline.analyzers.core.findings import Finding, Suggestion
 from faultline.analyzers.core.repo import MemoryRepoView
 from faultline.analyzers.core.rule import Rule, Valid
 
@@ -27,3 +29,36 @@ def run_example(rule: type[Rule], example: Valid) -> list[Finding]:
     engine = Engine(Config(), [rule])
     report = engine.run(changes, MemoryRepoView(new, base))
     return report.findings
+
+
+def example_suggestions(rule: type[Rule]) -> list[Suggestion]:
+    """The suggestions the rule makes on its INVALID examples that name one: what its
+    fixes are, and whether they are safe, read from the rule's own behaviour."""
+    found: list[Suggestion] = []
+    for example in rule.INVALID:
+        if example.suggestion is None:
+            continue
+        found += [
+            finding.suggestion
+            for finding in run_example(rule, example)
+            if finding.suggestion is not None and finding.suggestion.replacement == example.suggestion
+        ]
+    return found
+
+
+def fix_safety(rule: type[Rule]) -> FixSafety:
+    """Whether ``faultline fix`` applies the rule's suggestions, derived from its examples."""
+    suggestions = example_suggestions(rule)
+    if not suggestions:
+        return FixSafety.NONE
+    safe = {suggestion.safe for suggestion in suggestions}
+    if safe == {True}:
+        return FixSafety.SAFE
+    return FixSafety.UNSAFE if safe == {False} else FixSafety.SOMETIMES
+
+
+class FixSafety(enum.Enum):
+    NONE = "no"
+    SAFE = "yes, safe: `faultline fix` applies it"
+    UNSAFE = "yes, not safe: `faultline fix` leaves it to review (`--unsafe-fixes` applies it)"
+    SOMETIMES = "yes, safe in some cases (see Fix safety): `faultline fix` applies those"

@@ -1,8 +1,10 @@
-"""``faultline``: check a change locally, list the rules, or serve the GitHub App.
+"""``faultline``: check a change locally, fix it, list the rules, or serve the GitHub App.
 
 Exit codes: 0 no finding at or above the fail level, 1 findings, 2 usage or
 config error (one line on stderr, never a traceback), 3 Faultline itself failed
 (a bug: one line on stderr; the traceback with --debug or FAULTLINE_DEBUG=1).
+``fix`` and ``check --fix`` count the findings left after fixing; ``fix --diff``
+exits 1 when it has changes to apply (``app/cli/fix.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from faultline.analyzers.core.config import (
     parse_config,
 )
 from faultline.analyzers.core.findings import Severity
+from faultline.app.cli import outputs
 from faultline.app.cli.git import GitError
 
 if TYPE_CHECKING:
@@ -107,9 +110,16 @@ def _parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help=f"config file (default: {CONFIG_PATH} at the repository root)"
     )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    outputs.add_arguments(check)
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes first, then report the rest")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix: apply the unsafe fixes too")
     _debug_flag(check)
     check.set_defaults(handler=_check)
+
+    from faultline.app.cli.fix import add_command
+
+    _debug_flag(add_command(commands))
 
     rules = commands.add_parser("rules", help="list the rules, or explain one")
     rules.add_argument("rule", nargs="?", help="a rule's code or slug")
@@ -157,6 +167,10 @@ def _check(args: argparse.Namespace) -> int:
         paths = [_relative(root, path) for path in args.paths]
         config = _load_config(root, args.config)
         engine = Engine(config)
+        if args.fix or args.unsafe_fixes:
+            from faultline.app.cli.fix import fix_before_check
+
+            fix_before_check(args, root, in_git, paths, engine)
         workspace = _workspace(args, root, in_git, paths)
     except UsageError as err:
         print(f"faultline: {err}", file=sys.stderr)
@@ -168,6 +182,7 @@ def _check(args: argparse.Namespace) -> int:
     report.skipped[:0] = workspace.skipped
     fail_level = _fail_level(args.fail_on, config)
     _emit(args, _render(args, report, workspace, fail_level))
+    outputs.write(args, report, workspace, fail_level)
     for skipped in workspace.skipped if args.format in ("sarif", "github") else ():
         from faultline.app.render.text import shown
 
@@ -179,6 +194,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _workspace(args: argparse.Namespace, root: Path, in_git: bool, paths: list[str]) -> Workspace:
+    from faultline.app.cli import precommit
     from faultline.app.cli.workspace import UsageError, committed, from_diff, uncommitted, whole_files
 
     if args.work_tree and (args.all or args.diff):
@@ -189,6 +205,8 @@ def _workspace(args: argparse.Namespace, root: Path, in_git: bool, paths: list[s
         return from_diff(root, _read_diff(args.diff), paths)
     if not in_git:
         raise UsageError("not inside a git repository: use --all to check files, or --diff")
+    if args.base is None and (asked := precommit.workspace(root, paths)) is not None:
+        return asked  # run by pre-commit on pushed commits, or on all files
     if args.base is not None and not args.work_tree:
         return committed(root, args.base, paths)
     return uncommitted(root, args.base, paths)

@@ -25,6 +25,14 @@ class UsageError(Exception):
     """Something the user asked for cannot be done; the message says what."""
 
 
+# actions/checkout clones one commit deep by default: the merge base is not missing, only not fetched.
+SHALLOW_HINT = "fetch more history (`git fetch --unshallow`, or `fetch-depth: 0` on actions/checkout)"
+SHALLOW_NO_MERGE_BASE = (
+    "--base: this shallow clone holds no commit common to {base!r} and {head}: " + SHALLOW_HINT
+)
+SHALLOW_UNKNOWN = "--base: unknown revision {base!r}: this clone is shallow; " + SHALLOW_HINT
+
+
 @dataclass
 class Workspace:
     root: Path
@@ -56,13 +64,15 @@ def uncommitted(root: Path, base: str | None, paths: Sequence[str]) -> Workspace
     return Workspace(root, ChangeSet.from_diff(found.text), GitRepoView(root, start), found.skipped)
 
 
-def committed(root: Path, base: str, paths: Sequence[str]) -> Workspace:
-    """What a pull request from HEAD into ``base`` would show: the merge base of
-    the two against HEAD, committed work only (the work tree plays no part)."""
-    start = _base_commit(root, base)
-    head = _head_commit(root)
-    if start is None or head is None:
-        raise UsageError("--base: HEAD has no commit yet")
+def committed(root: Path, base: str, paths: Sequence[str], head_rev: str = "HEAD") -> Workspace:
+    """What a pull request from ``head_rev`` into ``base`` would show: the merge base
+    of the two against the head, committed work only (the work tree plays no part)."""
+    head = _head_commit(root, head_rev)
+    if head is None:
+        said = "--base: HEAD has no commit yet" if head_rev == "HEAD" else f"unknown revision {head_rev!r}"
+        raise UsageError(said)
+    start = _base_commit(root, base, head_rev)
+    assert start is not None  # a base was named
     found = diff(root, [start, head], paths)
     return Workspace(root, ChangeSet.from_diff(found.text), GitRepoView(root, start, head), found.skipped)
 
@@ -146,24 +156,35 @@ class _UndoneDiffView(FilesystemView):
         return None if text is None else text.encode("utf-8", errors="surrogateescape")
 
 
-def _head_commit(root: Path) -> str | None:
+def _head_commit(root: Path, rev: str = "HEAD") -> str | None:
     try:
-        return git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}").strip()
+        return git(root, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}").strip()
     except GitError:
         return None  # a repository with no commit yet: everything is new
 
 
-def _base_commit(root: Path, base: str | None) -> str | None:
+def _base_commit(root: Path, base: str | None, head: str = "HEAD") -> str | None:
     if base is None:
         return _head_commit(root)
     try:
         git(root, "rev-parse", "--verify", "-q", f"{base}^{{commit}}")
     except GitError:
+        if is_shallow(root):
+            raise UsageError(SHALLOW_UNKNOWN.format(base=base)) from None
         raise UsageError(f"--base: unknown revision {base!r}") from None
     try:
-        return git(root, "merge-base", base, "HEAD").strip()
+        return git(root, "merge-base", base, head).strip()
     except GitError:
-        raise UsageError(f"--base: {base!r} has no common history with HEAD") from None
+        if is_shallow(root):
+            raise UsageError(SHALLOW_NO_MERGE_BASE.format(base=base, head=head)) from None
+        raise UsageError(f"--base: {base!r} has no common history with {head}") from None
+
+
+def is_shallow(root: Path) -> bool:
+    try:
+        return git(root, "rev-parse", "--is-shallow-repository").strip() == "true"
+    except GitError:
+        return False
 
 
 def _untracked(root: Path, paths: Sequence[str]) -> list[str]:

@@ -12,12 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 from urllib.parse import quote
-
-from githubkit_schemas.latest.types import (
-    ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputPropAnnotationsItemsType,
-)
 
 from faultline.analyzers.core.config import CONFIG_PATH
 from faultline.analyzers.core.engine import Report
@@ -29,7 +25,17 @@ from faultline.app.links import REPOSITORY_LINKS, RuleLinks
 from faultline.app.render import count_phrase, plural, rule_url
 from faultline.app.render.comment import by_priority, rule_link
 
-Annotation = ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputPropAnnotationsItemsType
+if TYPE_CHECKING:
+    from githubkit_schemas.latest.types import (
+        ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputPropAnnotationsItemsType,
+    )
+
+    Annotation: TypeAlias = ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputPropAnnotationsItemsType
+else:
+    # The CLI writes the summary (`faultline check --summary`) without the App's extra installed:
+    # the name is a type only.
+    Annotation = dict
+
 CHECK_NAME = "Faultline"
 Conclusion = Literal["success", "failure", "neutral", "cancelled", "skipped"]
 # Check annotations know notice, warning and failure: an error is a "failure".
@@ -46,11 +52,15 @@ MAX_TITLE = 255
 IN_PROGRESS_TITLE = "Checking the changes"
 IN_PROGRESS_SUMMARY = "Faultline is checking the changes of `{sha}`."
 CHECKED = "Faultline checked {files} in `{sha}`."
+CHECKED_FILES = "Faultline checked {files}."
 INLINE_ALL = " Each finding is commented inline on the pull request."
 INLINE_SOME = " {inline} of {total} are commented inline on the pull request; the others are listed below."
 INLINE_NONE = " None is commented inline; they are listed below."
 FAIL_ON = "This check fails on a finding of severity **{level}** or above (`fail_on` in `{path}`)."
 FAIL_NEVER = "This check does not fail on findings (`fail_on: never` in `{path}`)."
+FAIL_ON_FROM = "This check fails on a finding of severity **{level}** or above ({source})."
+FAIL_NEVER_FROM = "This check does not fail on findings ({source})."
+FINDINGS_HEADING = "### Findings"
 TABLE_HEAD = "| Rule | Errors | Warnings | Notices |\n| --- | ---: | ---: | ---: |"
 NOT_INLINE_HEADING = "### Not commented inline"
 SKIPPED_HEADING = "### Skipped"
@@ -118,6 +128,10 @@ class Outcome:
     skipped: Sequence[Skipped] = ()
     blob_url: str = ""  # https://github.com/{owner}/{repo}/blob/{sha}: links to the lines
     config_notes: Sequence[str] = ()  # config files found on the default branch and not read
+    # Where the fail level was set, when not by `fail_on` in the config file (the CLI's --fail-on).
+    fail_source: str | None = None
+    # False where nothing is commented inline (a workflow's job summary): every finding is listed.
+    comments: bool = True
     links: RuleLinks = REPOSITORY_LINKS  # where the rule pages are: the App's own (run.py)
 
 
@@ -145,14 +159,20 @@ def render(outcome: Outcome) -> CheckOutput:
 
 def summary(outcome: Outcome) -> str:
     report = outcome.report
-    intro = CHECKED.format(files=plural(report.files_checked, "file"), sha=outcome.sha[:7])
+    files = plural(report.files_checked, "file")
+    intro = (
+        CHECKED.format(files=files, sha=outcome.sha[:7]) if outcome.sha else CHECKED_FILES.format(files=files)
+    )
     listed = [f for f in report.findings if f.fingerprint not in outcome.inline]
-    intro += _inline_split(len(report.findings), len(report.findings) - len(listed))
-    sections = [intro, _fail_on(outcome.fail_level)]
+    if outcome.comments:
+        intro += _inline_split(len(report.findings), len(report.findings) - len(listed))
+    sections = [intro, _fail_on(outcome.fail_level, outcome.fail_source)]
     if report.findings:
         sections.append(rule_table(report.findings, outcome.links))
-    if listed:
+    if listed and outcome.comments:
         sections.append(not_inline_section(listed, outcome.not_inline, outcome.blob_url))
+    elif listed:
+        sections.append(findings_section(listed, outcome.blob_url))
     skipped = [*outcome.skipped, *report.skipped]
     if skipped:
         sections.append(skipped_section(skipped))
@@ -176,7 +196,13 @@ def _inline_split(total: int, inline: int) -> str:
     return INLINE_SOME.format(inline=inline, total=total)
 
 
-def _fail_on(level: Severity | None) -> str:
+def _fail_on(level: Severity | None, source: str | None) -> str:
+    if source is not None:
+        return (
+            FAIL_NEVER_FROM.format(source=source)
+            if level is None
+            else FAIL_ON_FROM.format(level=level, source=source)
+        )
     if level is None:
         return FAIL_NEVER.format(path=CONFIG_PATH)
     return FAIL_ON.format(level=level, path=CONFIG_PATH)
@@ -207,6 +233,11 @@ def not_inline_section(listed: Sequence[Finding], reasons: Mapping[str, str], bl
         heading = f"{reason[:1].upper()}{reason[1:]} ({len(findings)}):" if reason else f"({len(findings)}):"
         parts.append("\n".join([heading, "", *(_listed(f, blob_url) for f in findings)]))
     return "\n\n".join(parts)
+
+
+def findings_section(findings: Sequence[Finding], blob_url: str) -> str:
+    """Every finding, errors first, each linked to its line (the rules are linked in the table)."""
+    return "\n".join([FINDINGS_HEADING, "", *(_listed(f, blob_url) for f in by_priority(findings))])
 
 
 def skipped_section(skipped: Sequence[Skipped]) -> str:

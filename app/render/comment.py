@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from githubkit_schemas.latest.types import ReposOwnerRepoPullsPullNumberReviewsPostBodyPropCommentsItemsType
+from typing import TYPE_CHECKING, TypeAlias
 
 from faultline.analyzers.core.changes import ChangeSet, FileChange
 from faultline.analyzers.core.findings import Finding, Suggestion
@@ -135,7 +134,14 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-ReviewComment = ReposOwnerRepoPullsPullNumberReviewsPostBodyPropCommentsItemsType
+if TYPE_CHECKING:
+    from githubkit_schemas.latest.types import (
+        ReposOwnerRepoPullsPullNumberReviewsPostBodyPropCommentsItemsType,
+    )
+
+    ReviewComment: TypeAlias = ReposOwnerRepoPullsPullNumberReviewsPostBodyPropCommentsItemsType
+else:
+    ReviewComment = dict  # a type only: the CLI's summary imports this module without the App's extra
 
 
 def comment_payload(

@@ -31,6 +31,7 @@ def finding_dict(finding: Finding, links: RuleLinks) -> dict[str, Any]:
             "start_line": suggestion.start_line,
             "end_line": suggestion.end_line,
             "replacement": suggestion.replacement,
+            "safe": suggestion.safe,
         },
         "docs": rule_url(finding, links),
     }

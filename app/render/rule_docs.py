@@ -8,6 +8,7 @@ from pathlib import Path
 
 from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE
 from faultline.analyzers.core.rule import Rule
+from faultline.analyzers.core.testing import fix_safety
 from faultline.analyzers.languages import fence_for, language_for
 
 _SKIPPED = "tests, `setup.py`, docs and examples are skipped unless the config includes them"
@@ -43,7 +44,7 @@ def rule_page(rule: type[Rule]) -> str:
         "",
         f"- Severity: {rule.severity}",
         f"- Applies to: {applies}",
-        f"- Suggests a fix: {'yes' if rule.can_fix() else 'no'}",
+        f"- Suggests a fix: {fix_safety(rule).value}",
         f"- Suppress with: {suppress}",
         "",
         rule.rationale(),

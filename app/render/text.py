@@ -14,6 +14,7 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 # raw they would split a finding's line or drive the terminal (a file's own code too).
 _UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _UNSHOWN_IN_CODE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # a tab is code's own
+SAFE_SUGGESTION = "    suggestion (safe: `faultline fix` applies it):"
 
 
 def shown(text: str, unshown: re.Pattern[str] = _UNSHOWN) -> str:
@@ -34,7 +35,7 @@ def render(rendering: Rendering) -> str:
         if line:
             out.append(f"    {_DIM if rendering.color else ''}{line}{_RESET if rendering.color else ''}")
         if finding.suggestion is not None:
-            out.append("    suggestion:")
+            out.append(SAFE_SUGGESTION if finding.suggestion.safe else "    suggestion:")
             out.extend(f"    + {text}" for text in split_lines(finding.suggestion.replacement))
     for skipped in report.skipped:
         out.append(f"{shown(skipped.path)}: skipped ({skipped.reason})")

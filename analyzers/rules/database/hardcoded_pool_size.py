@@ -108,6 +108,8 @@ class HardcodedPoolSize(Rule):
     level, since a suggestion cannot add an import. The variable name comes from
     the constant or the argument (`pool_size` gives `DB_POOL_SIZE`): rename it to
     match your deployment. A value that is not an integer then fails at start-up.
+    A variable of that name already set somewhere changes the pool size, so
+    `faultline fix` leaves it to review.
     """
 
     code = "FL004"

@@ -131,7 +131,8 @@ class BroadExcept(Rule):
     every call there is in the table, else `Exception`; for `except Exception:`
     around such calls, it names those exceptions. The errors the handler used to
     hide will then propagate: that is the point, but check that a caller or an
-    error handler above deals with them.
+    error handler above deals with them. Since behaviour changes, `faultline fix`
+    leaves it to review.
     """
 
     code = "FL001"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -74,6 +75,8 @@ LEAKED = (
     "(SQL, hosts, paths) leak and clients get no stable message; log the error and return a fixed detail"
 )
 FIX_TITLE = "Chain the caught error"
+# What to call a caught error that has no name yet, in order of preference.
+FRESH_NAMES = ("exc", "err", "error")
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,12 @@ class ErrorCauseDropped(Rule):
 
     ## Fix safety
     The suggestion adds `from exc` to a one-line `raise` (and `as exc` to a handler
-    that does not name the error, when the two are next to each other). It changes
-    no behaviour: the client gets the same response, and error reporters and
-    custom handlers see the cause as its direct cause. It does not make FastAPI or
-    Flask log the error: add a `logger.exception(...)` for that.
+    that does not name the error, when the two are next to each other; `err` or
+    `error` when the file already uses `exc`, since `as` unbinds its name when the
+    handler ends). It changes no behaviour: the client gets the same response, and
+    error reporters and custom handlers see the cause as its direct cause, so
+    `faultline fix` applies it. It does not make FastAPI or Flask log the error:
+    add a `logger.exception(...)` for that.
     """
 
     code = "FL009"
@@ -218,6 +223,14 @@ class ErrorCauseDropped(Rule):
             message="`HTTPException(500)` in this handler drops the caught error",
             suggestion="except Exception as exc:\n"
             '    raise HTTPException(status_code=500, detail="Failed to index document") from exc',
+        ),
+        Invalid(
+            "from sqlalchemy import exc\n\ntry:\n    db.session.commit()\nexcept exc.OperationalError:\n"
+            '    raise HTTPException(status_code=500, detail="Database unavailable")\n',
+            line=6,
+            message="`HTTPException(500)` in this handler drops the caught error",
+            suggestion="except exc.OperationalError as err:\n"
+            '    raise HTTPException(status_code=500, detail="Database unavailable") from err',
         ),
         Invalid(
             "@app.route('/report')\ndef report():\n    try:\n        rows = db.session.execute(q).all()\n"
@@ -417,31 +430,34 @@ def _chain(source: SourceFile, handler: ast.ExceptHandler, raised: Raised) -> Su
             stmt.end_col_offset,
             f" from {name}",
             FIX_TITLE,
+            safe=True,
         )
     clause = handler.type
     if clause is None or clause.end_lineno != handler.lineno or stmt.lineno != handler.lineno + 1:
         return None
-    if _uses(handler, "exc") or clause.end_col_offset is None:
+    # ``as NAME`` unbinds NAME when the handler ends: only a name the file never uses is safe.
+    name = next((free for free in FRESH_NAMES if not _named_anywhere(source, free)), None)
+    if name is None or clause.end_col_offset is None:
         return None
     header = source.line(handler.lineno).encode()
     body = source.line(stmt.lineno).encode()
     cut = clause.end_col_offset
     text = (
         header[:cut].decode()
-        + " as exc"
+        + f" as {name}"
         + header[cut:].decode()
         + "\n"
         + body[: stmt.end_col_offset].decode()
-        + " from exc"
+        + f" from {name}"
         + body[stmt.end_col_offset :].decode()
     )
-    return Suggestion(handler.lineno, stmt.lineno, text, FIX_TITLE)
+    return Suggestion(handler.lineno, stmt.lineno, text, FIX_TITLE, safe=True)
 
 
-def _uses(handler: ast.ExceptHandler, name: str) -> bool:
-    return any(
-        isinstance(node, ast.Name) and node.id == name for stmt in handler.body for node in ast.walk(stmt)
-    )
+def _named_anywhere(source: SourceFile, name: str) -> bool:
+    """Whether the word ``name`` is anywhere in the file (code, strings, comments): a loose
+    test, which leaves a fix to review rather than risk one that breaks code."""
+    return re.search(rf"\b{re.escape(name)}\b", source.text) is not None
 
 
 def _hit(

@@ -53,6 +53,8 @@ class UnknownSuppression(Rule):
     The suggestion replaces the unknown name with the one rule name or code it is
     closest to, when exactly one is close. The suppression then works: the finding
     it was meant to hide is hidden, so check that it is the rule the author meant.
+    Only a comment changes, to say what its author wrote it for: `faultline fix`
+    applies it.
     """
 
     code = "FL090"
@@ -146,5 +148,5 @@ def _hit(source: SourceFile, key: SuppressionKey, known: dict[str, str]) -> Hit:
         line = source.line(key.line)
         start = len(line[: key.column].encode())
         end = start + len(key.key.encode())
-        suggestion = replace_span(source, key.line, start, key.line, end, name, f"Suppress {name}")
+        suggestion = replace_span(source, key.line, start, key.line, end, name, f"Suppress {name}", safe=True)
     return Hit(key.line, message, column=key.column + 1, severity=Severity.NOTICE, suggestion=suggestion)

@@ -120,7 +120,8 @@ class CallWithoutTimeout(Rule):
     after 10 s without a byte from the server. For requests, urlopen and smtplib
     the limit applies to connecting and to each wait for data, not to the whole
     transfer, so a slow but live download is not cut off; check that the caller
-    handles the new exception and pick a value that suits the upstream.
+    handles the new exception and pick a value that suits the upstream. Since
+    behaviour changes, `faultline fix` leaves it to review.
     """
 
     code = "FL010"

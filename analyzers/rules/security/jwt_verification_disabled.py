@@ -118,7 +118,8 @@ class JwtVerificationDisabled(Rule):
     The only suggestion turns PyJWT's ignored `algorithm="HS256"` into
     `algorithms=["HS256"]`. Decoding then works on PyJWT 2 (it raised before) and
     accepts only that algorithm on PyJWT 1, which rejects tokens signed with
-    another: that is the point.
+    another: that is the point. The code then does what it says, so `faultline fix`
+    applies it.
     """
 
     code = "FL006"
@@ -493,7 +494,16 @@ def _typo_fix(source: SourceFile, call: ast.Call) -> Suggestion | None:
         or isinstance(value, (ast.List, ast.Tuple))
     ):
         return None
-    text = f"algorithms=[{ast.unparse(value)}]"
+    # The value as written (ast.unparse would re-quote it): on the keyword's one line.
+    written = source.line(keyword.lineno).encode()[value.col_offset : value.end_col_offset].decode()
+    text = f"algorithms=[{written}]"
     return replace_span(
-        source, keyword.lineno, keyword.col_offset, keyword.lineno, keyword.end_col_offset, text, FIX_TITLE
+        source,
+        keyword.lineno,
+        keyword.col_offset,
+        keyword.lineno,
+        keyword.end_col_offset,
+        text,
+        FIX_TITLE,
+        safe=True,
     )
