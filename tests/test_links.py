@@ -17,6 +17,7 @@ from faultline.app.links import DOCS_URL, REPOSITORY_URL, RuleLinks
 from faultline.app.render import Rendering, actions, check_run, comment, sarif
 from faultline.app.render import json as json_output
 from faultline.app.settings import Settings
+from tests.conftest import GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = re.compile(r"https?://[^\s)\"'<>]+")
@@ -142,3 +143,22 @@ def test_the_setup_pages_link_to_sections_that_exist() -> None:
         text = repository_file(page).read_text()
         headings = {github_anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
         assert not anchor or anchor in headings, url
+
+
+def test_the_cli_job_summary_links_like_its_other_outputs(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from faultline.app.cli.main import main
+
+    monkeypatch.chdir(git_repo.root)
+    git_repo.write("app/new.py", "try:\n    db.execute(q)\nexcept Exception:\n    raise HTTPException(401)\n")
+    summary = tmp_path / "summary.md"
+    assert main(["check", "--summary", str(summary), "--fail-on", "never"]) == 0
+    assert f"[FL001 broad-except]({DOCS_URL}/rules/broad-except.md)" in summary.read_text()
+    capsys.readouterr()
+    monkeypatch.setenv("FAULTLINE_DOCS_URL", "https://mirror.example/rules/{code}")
+    assert main(["check", "--summary", str(summary), "--format", "json", "--fail-on", "never"]) == 0
+    assert [f["docs"] for f in json.loads(capsys.readouterr().out)["findings"]] == [
+        "https://mirror.example/rules/FL001"
+    ]
+    assert "[FL001 broad-except](https://mirror.example/rules/FL001)" in summary.read_text()
