@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from faultline.app.links import RuleLinks
+
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo"}
 # In the data dir: where registration writes the App's credentials when the env file
 # cannot be written; a start without credentials reads them from there.
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     # Files whose contents one GraphQL query reads; 0: one REST request per file.
     github_read_batch: int = Field(default=50, ge=0, le=100)
     public_url: str = "http://localhost:8000"
+    # Where comments and check runs link each rule: unset, this server's own /rules/ pages
+    # (the repository's when the public URL is local); else as the CLI's FAULTLINE_DOCS_URL.
+    docs_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("data")
@@ -118,6 +123,10 @@ class Settings(BaseSettings):
     def configured(self) -> bool:
         """True when the App's credentials are all there (not in setup mode)."""
         return self.app_id is not None and self.private_key is not None and self.webhook_secret is not None
+
+    @property
+    def rule_links(self) -> RuleLinks:
+        return RuleLinks.of(self.docs_url) if self.docs_url else RuleLinks.served_at(self.public_url)
 
     @property
     def queue_path(self) -> Path:

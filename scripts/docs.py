@@ -12,13 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # The rules of this checkout, whichever checkout the venv's `faultline` was installed from.
 sys.path.insert(0, str(ROOT))
 
-from faultline.analyzers.core.registry import all_rules  # noqa: E402
+from faultline.analyzers.core.registry import documented_rules  # noqa: E402
 from faultline.app.render.rule_docs import pages, with_readme_table  # noqa: E402
 
 
 def generated(root: Path) -> dict[Path, str]:
     """Every generated file under ``root`` with the content it should have."""
-    rules = all_rules()
+    rules = documented_rules()
     files = {root / "docs" / "rules" / name: text for name, text in pages(rules).items()}
     readme = root / "README.md"
     files[readme] = with_readme_table(readme.read_text(encoding="utf-8"), rules)

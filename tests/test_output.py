@@ -172,9 +172,10 @@ def test_sarif_of_an_empty_report_validates() -> None:
 
 def test_github_workflow_commands(rendering: Rendering) -> None:
     lines = github_output.render(rendering).splitlines()
+    page = rendering.links.url("FL900", "sample-rule")
     assert lines[0] == (
         "::error file=pkg/mod.py,line=3,endLine=3,col=5,title=FL900 sample-rule::"
-        "turns a database outage into a 401"
+        f"turns a database outage into a 401%0A%0A{page}"
     )
     assert lines[1].startswith("::notice file=pkg/mod.py,line=1,")
-    assert lines[1].endswith('::message with "quotes", commas: and%0Anewlines %25')
+    assert lines[1].endswith(f'::message with "quotes", commas: and%0Anewlines %25%0A%0A{page}')

@@ -21,6 +21,7 @@ from faultline.analyzers.core.config import (
 )
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Finding, Hit, Severity, content_key, fingerprint, normalised
+from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE, PARSE_ERROR_SLUG
 from faultline.analyzers.core.paths import UNSAFE_NAME, context_entry, unsafe_reason
 from faultline.analyzers.core.plan import MAX_FILE_BYTES, FileRead, ReadPlan, Skipped, too_large
 from faultline.analyzers.core.repo import RepoView
@@ -28,8 +29,6 @@ from faultline.analyzers.core.rule import RemoteHit, Rule, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.core.suppressions import suppressed
 
-PARSE_ERROR_CODE = "FL000"
-PARSE_ERROR_SLUG = "parse-error"
 MIN_SHARED_PREFIX = 3
 
 

@@ -34,6 +34,19 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(sorted(found, key=lambda rule: rule.code))
 
 
+def documented_rules() -> tuple[type[Rule], ...]:
+    """The rules and FL000, the parse error the engine reports itself: what the docs, the
+    ``faultline rules`` listing and SARIF's rule list describe (never what the engine runs)."""
+    from faultline.analyzers.core.parse_error import ParseErrorNotice
+
+    return (ParseErrorNotice, *all_rules())
+
+
+def documented_index() -> dict[str, type[Rule]]:
+    """``documented_rules`` by code and by slug, for ``faultline rules CODE``."""
+    return {name: rule for rule in documented_rules() for name in (rule.code, rule.slug)}
+
+
 def rule_index() -> dict[str, type[Rule]]:
     """Rules by code and by slug, for config keys, suppressions and the CLI."""
     index: dict[str, type[Rule]] = {}

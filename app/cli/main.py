@@ -130,7 +130,7 @@ def _address(parser: argparse.ArgumentParser) -> None:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from faultline.analyzers.core.registry import all_rules, rule_index
+    from faultline.analyzers.core.registry import documented_index, documented_rules
     from faultline.app.render.rule_docs import rule_page, rules_table, write_pages
 
     if args.markdown:
@@ -138,9 +138,9 @@ def _rules(args: argparse.Namespace) -> int:
             print(path)
         return EXIT_OK
     if args.rule is None:
-        sys.stdout.write(rules_table(all_rules()))
+        sys.stdout.write(rules_table(documented_rules()))
         return EXIT_OK
-    rule = rule_index().get(args.rule) or rule_index().get(args.rule.upper())
+    rule = documented_index().get(args.rule) or documented_index().get(args.rule.upper())
     if rule is None:
         print(f"faultline: unknown rule {args.rule!r} (see 'faultline rules')", file=sys.stderr)
         return EXIT_USAGE

@@ -54,6 +54,7 @@ def job_summary(
 ) -> str:
     """The check run the App would publish, as Markdown: its name and title, then its summary."""
     from faultline.analyzers.core.registry import rule_index
+    from faultline.app.links import RuleLinks
     from faultline.app.render import check_run
 
     sha = checked_commit(workspace)
@@ -65,6 +66,7 @@ def job_summary(
         blob_url=blob_url(sha),
         fail_source=source,
         comments=False,
+        links=RuleLinks.from_env(),  # as the CLI's other outputs: FAULTLINE_DOCS_URL, else the repository's
     )
     output = check_run.render(outcome)
     heading = SUMMARY_HEADING.format(name=check_run.CHECK_NAME, title=output.title)

@@ -25,6 +25,7 @@ from faultline.app.github.client import InstallationClient, status_of
 from faultline.app.github.comments import read_bot_comments
 from faultline.app.github.identities import BotComment
 from faultline.app.github.threads import Identity
+from faultline.app.links import REPOSITORY_LINKS, RuleLinks
 from faultline.app.render.comment import Placement, ReviewComment, comment_payload, review_body, still_placed
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,19 @@ class ReviewResult:
 class Reviews:
     """Faultline's reviews on one repository's pull requests."""
 
-    def __init__(self, client: InstallationClient, owner: str, repo: str, identity: Identity) -> None:
+    def __init__(
+        self,
+        client: InstallationClient,
+        owner: str,
+        repo: str,
+        identity: Identity,
+        links: RuleLinks = REPOSITORY_LINKS,
+    ) -> None:
         self.client = client
         self.owner = owner
         self.repo = repo
         self.identity = identity
+        self.links = links  # where the comments link each rule to
 
     async def bot_comments(self, number: int) -> list[BotComment]:
         """Every Faultline comment on the pull request, resolved or not."""
@@ -104,7 +113,7 @@ class Reviews:
         body: Callable[[int], str],
         result: ReviewResult,
     ) -> bool:
-        comments = [comment_payload(p, rules) for p in batch]
+        comments = [comment_payload(p, rules, self.links) for p in batch]
         text = body(len(batch))
         posted = await self.client.create_once(
             lambda: self._posted(number, sha, comments, text), lambda: self._landed(number, batch)
@@ -136,7 +145,7 @@ class Reviews:
                 result.refused.extend(part)
                 continue
             attempts += 1
-            if await self._probe(number, sha, [comment_payload(p, rules) for p in part]):
+            if await self._probe(number, sha, [comment_payload(p, rules, self.links) for p in part]):
                 accepted.extend(part)
             else:
                 todo[:0] = _halves(part, result)

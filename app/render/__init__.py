@@ -11,16 +11,15 @@ from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.core.source import split_lines
+from faultline.app.links import RuleLinks
 
-DEFAULT_DOCS_URL = "https://github.com/faultline-dev/faultline/blob/main/docs/rules/"
 # Output format -> the module in this package that renders it ("github": Actions workflow commands).
 FORMATS = {"text": "text", "json": "json", "sarif": "sarif", "github": "actions"}
 
 
-def docs_url(slug: str) -> str:
-    """Where a rule's page lives; ``FAULTLINE_DOCS_URL`` points a fork at its own."""
-    base = os.environ.get("FAULTLINE_DOCS_URL", DEFAULT_DOCS_URL)
-    return f"{base.rstrip('/')}/{slug}.md"
+def rule_url(finding: Finding, links: RuleLinks) -> str:
+    """The page of the rule behind ``finding``: every output links through this."""
+    return links.url(finding.code, finding.slug)
 
 
 @dataclass
@@ -42,6 +41,8 @@ class Rendering:
         if self.root is None or self.cwd is None:
             return path
         return Path(os.path.relpath(self.root / path, self.cwd)).as_posix()
+    # The CLI's links: the repository's pages, or FAULTLINE_DOCS_URL's.
+    links: RuleLinks = field(default_factory=RuleLinks.from_env)
 
     def source_line(self, finding: Finding) -> str:
         """The flagged line as it is on disk now, for the text format."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from faultline.analyzers.core.findings import Finding, Severity
-from faultline.app.render import Rendering
+from faultline.app.links import REPOSITORY_LINKS, RuleLinks
+from faultline.app.render import Rendering, rule_url
 
 # Workflow commands know error, warning and notice: the same three words.
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
@@ -17,7 +18,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(finding: Finding) -> str:
+def command(finding: Finding, links: RuleLinks = REPOSITORY_LINKS) -> str:
     properties = {
         "file": finding.path,
         "line": str(finding.line),
@@ -26,9 +27,11 @@ def command(finding: Finding) -> str:
         "title": f"{finding.code} {finding.slug}",
     }
     joined = ",".join(f"{key}={_escape_property(value)}" for key, value in properties.items())
-    return f"::{_COMMAND[finding.severity]} {joined}::{_escape_data(finding.message)}"
+    # The rule's page after the message, as in the App's check run annotations.
+    message = f"{finding.message}\n\n{rule_url(finding, links)}"
+    return f"::{_COMMAND[finding.severity]} {joined}::{_escape_data(message)}"
 
 
 def render(rendering: Rendering) -> str:
-    lines = [command(finding) for finding in rendering.report.findings]
+    lines = [command(finding, rendering.links) for finding in rendering.report.findings]
     return "".join(f"{line}\n" for line in lines)

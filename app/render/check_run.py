@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 from urllib.parse import quote
 
 from faultline.analyzers.core.config import CONFIG_PATH
-from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Report
+from faultline.analyzers.core.engine import Report
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE
 from faultline.analyzers.core.plan import Skipped
 from faultline.analyzers.core.rule import Rule
-from faultline.app.render import count_phrase, docs_url, plural
+from faultline.app.links import REPOSITORY_LINKS, RuleLinks
+from faultline.app.render import count_phrase, plural, rule_url
 from faultline.app.render.comment import by_priority, rule_link
 
 if TYPE_CHECKING:
@@ -130,6 +132,7 @@ class Outcome:
     fail_source: str | None = None
     # False where nothing is commented inline (a workflow's job summary): every finding is listed.
     comments: bool = True
+    links: RuleLinks = REPOSITORY_LINKS  # where the rule pages are: the App's own (run.py)
 
 
 def conclusion(report: Report, fail_level: Severity | None) -> Conclusion:
@@ -148,7 +151,9 @@ def render(outcome: Outcome) -> CheckOutput:
         summary=fit(summary(outcome)),
         # A file that could not be parsed is named in the summary, not annotated: an annotation
         # shows in the diff on a line the pull request may not have touched.
-        annotations=tuple(annotation(finding) for finding in findings if finding.code != PARSE_ERROR_CODE),
+        annotations=tuple(
+            annotation(finding, outcome.links) for finding in findings if finding.code != PARSE_ERROR_CODE
+        ),
     )
 
 
@@ -163,7 +168,7 @@ def summary(outcome: Outcome) -> str:
         intro += _inline_split(len(report.findings), len(report.findings) - len(listed))
     sections = [intro, _fail_on(outcome.fail_level, outcome.fail_source)]
     if report.findings:
-        sections.append(rule_table(report.findings))
+        sections.append(rule_table(report.findings, outcome.links))
     if listed and outcome.comments:
         sections.append(not_inline_section(listed, outcome.not_inline, outcome.blob_url))
     elif listed:
@@ -203,15 +208,15 @@ def _fail_on(level: Severity | None, source: str | None) -> str:
     return FAIL_ON.format(level=level, path=CONFIG_PATH)
 
 
-def rule_table(findings: Sequence[Finding]) -> str:
+def rule_table(findings: Sequence[Finding], links: RuleLinks = REPOSITORY_LINKS) -> str:
     """One row per rule: how many findings of each severity, and a link to its page."""
     counts: dict[str, Counter[Severity]] = {}
-    links: dict[str, str] = {}
+    cells: dict[str, str] = {}
     for finding in findings:
         counts.setdefault(finding.code, Counter())[finding.severity] += 1
-        links[finding.code] = rule_link(finding)
+        cells[finding.code] = rule_link(finding, links)
     rows = [
-        f"| {links[code]} | {c[Severity.ERROR]} | {c[Severity.WARNING]} | {c[Severity.NOTICE]} |"
+        f"| {cells[code]} | {c[Severity.ERROR]} | {c[Severity.WARNING]} | {c[Severity.NOTICE]} |"
         for code, c in sorted(counts.items())
     ]
     return "\n".join([TABLE_HEAD, *rows])
@@ -271,8 +276,8 @@ def fit(text: str, limit: int = MAX_SUMMARY) -> str:
     return text[: cut if cut > 0 else room] + CUT_NOTE
 
 
-def annotation(finding: Finding) -> Annotation:
-    message = f"{finding.message}\n\n{docs_url(finding.slug)}"
+def annotation(finding: Finding, links: RuleLinks = REPOSITORY_LINKS) -> Annotation:
+    message = f"{finding.message}\n\n{rule_url(finding, links)}"
     return {
         "path": finding.path,
         "start_line": finding.line,

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
 from faultline.analyzers.core.changes import ChangeSet, FileChange
-from faultline.analyzers.core.engine import PARSE_ERROR_CODE
 from faultline.analyzers.core.findings import Finding, Suggestion
+from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.languages import fence_for
-from faultline.app.render import count_phrase, docs_url
+from faultline.app.links import REPOSITORY_LINKS, RuleLinks
+from faultline.app.render import count_phrase, rule_url
 
 MARKER = "<!-- faultline:fp=v2:{fingerprint} -->"
 # Version 1 wrote the engine's fingerprint bare; its comments are still read.
@@ -100,9 +101,9 @@ def why(rule: type[Rule] | None) -> str:
     return " ".join(sentences[:2])
 
 
-def comment_body(placement: Placement, rule: type[Rule] | None) -> str:
+def comment_body(placement: Placement, rule: type[Rule] | None, links: RuleLinks = REPOSITORY_LINKS) -> str:
     finding = placement.finding
-    parts = [f"**{str(finding.severity).capitalize()}** {rule_link(finding)}: {finding.message}"]
+    parts = [f"**{str(finding.severity).capitalize()}** {rule_link(finding, links)}: {finding.message}"]
     reason = why(rule)
     if reason:
         parts.append(reason)
@@ -113,8 +114,8 @@ def comment_body(placement: Placement, rule: type[Rule] | None) -> str:
     return "\n\n".join(parts)
 
 
-def rule_link(finding: Finding) -> str:
-    return f"[{finding.code} {finding.slug}]({docs_url(finding.slug)})"
+def rule_link(finding: Finding, links: RuleLinks = REPOSITORY_LINKS) -> str:
+    return f"[{finding.code} {finding.slug}]({rule_url(finding, links)})"
 
 
 def _suggestion(suggestion: Suggestion, inline: bool, path: str) -> str:
@@ -143,13 +144,15 @@ else:
     ReviewComment = dict  # a type only: the CLI's summary imports this module without the App's extra
 
 
-def comment_payload(placement: Placement, rules: Mapping[str, type[Rule]]) -> ReviewComment:
+def comment_payload(
+    placement: Placement, rules: Mapping[str, type[Rule]], links: RuleLinks = REPOSITORY_LINKS
+) -> ReviewComment:
     """One entry of a review's ``comments``: ``start_line`` only for several lines."""
     payload: ReviewComment = {
         "path": placement.finding.path,
         "line": placement.line,
         "side": "RIGHT",
-        "body": comment_body(placement, rules.get(placement.finding.code)),
+        "body": comment_body(placement, rules.get(placement.finding.code), links),
     }
     if placement.start_line != placement.line:
         payload["start_line"] = placement.start_line

@@ -7,12 +7,13 @@ from typing import Any
 
 from faultline import __version__
 from faultline.analyzers.core.findings import Finding, Severity
-from faultline.app.render import Rendering, docs_url
+from faultline.app.links import RuleLinks
+from faultline.app.render import Rendering, rule_url
 
 SCHEMA_VERSION = 1
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding, links: RuleLinks) -> dict[str, Any]:
     suggestion = finding.suggestion
     return {
         "code": finding.code,
@@ -32,7 +33,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
             "replacement": suggestion.replacement,
             "safe": suggestion.safe,
         },
-        "docs": docs_url(finding.slug),
+        "docs": rule_url(finding, links),
     }
 
 
@@ -48,7 +49,7 @@ def render(rendering: Rendering) -> str:
             **{str(severity): counts[severity] for severity in sorted(Severity, reverse=True)},
             "failing": len(report.failing(rendering.fail_level)),
         },
-        "findings": [finding_dict(finding) for finding in report.findings],
+        "findings": [finding_dict(finding, rendering.links) for finding in report.findings],
         "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
         "rule_errors": [
             {"code": e.code, "slug": e.slug, "path": e.path, "error": e.error} for e in report.rule_errors

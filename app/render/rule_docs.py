@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.core.testing import fix_safety
 from faultline.analyzers.languages import fence_for, language_for
@@ -29,11 +30,13 @@ def _fence(code: str, path: str) -> str:
     return f"```{fence_for(path)}\n{code.rstrip()}\n```"
 
 
+# FL000 is the engine's, not a rule's: it has no patterns of its own and no suppression.
+_PARSE_ERROR_APPLIES = "every file a rule reads"
+_PARSE_ERROR_SUPPRESS = "cannot be suppressed; list the file under `exclude:` in the config"
+
+
 def rule_page(rule: type[Rule]) -> str:
-    applies = ", ".join(f"`{pattern}`" for pattern in rule.patterns)
-    prefix = _comment_prefix(rule)
-    if rule.production_only:
-        applies += f" ({_SKIPPED if prefix == '#' else _SKIPPED_SCRIPTS})"
+    applies, suppress = _applies(rule)
     parts = [
         f"# {rule.code} {rule.slug}",
         "",
@@ -42,7 +45,7 @@ def rule_page(rule: type[Rule]) -> str:
         f"- Severity: {rule.severity}",
         f"- Applies to: {applies}",
         f"- Suggests a fix: {fix_safety(rule).value}",
-        f"- Suppress with: {_suppression(rule.slug, prefix)} on the line or the line above",
+        f"- Suppress with: {suppress}",
         "",
         rule.rationale(),
         "",
@@ -52,6 +55,17 @@ def rule_page(rule: type[Rule]) -> str:
     parts += ["", "## Not reported (from the test suite)"]
     parts += _examples(rule.VALID[:3])
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _applies(rule: type[Rule]) -> tuple[str, str]:
+    """The page's "Applies to" and "Suppress with" lines."""
+    if rule.code == PARSE_ERROR_CODE:
+        return _PARSE_ERROR_APPLIES, _PARSE_ERROR_SUPPRESS
+    applies = ", ".join(f"`{pattern}`" for pattern in rule.patterns)
+    prefix = _comment_prefix(rule)
+    if rule.production_only:
+        applies += f" ({_SKIPPED if prefix == '#' else _SKIPPED_SCRIPTS})"
+    return applies, f"{_suppression(rule.slug, prefix)} on the line or the line above"
 
 
 def _comment_prefix(rule: type[Rule]) -> str:
@@ -107,11 +121,11 @@ def with_readme_table(readme: str, rules: Sequence[type[Rule]]) -> str:
 
 
 def write_pages(folder: Path) -> list[Path]:
-    from faultline.analyzers.core.registry import all_rules
+    from faultline.analyzers.core.registry import documented_rules
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in pages(all_rules()).items():
+    for name, content in pages(documented_rules()).items():
         path = folder / name
         path.write_text(content, encoding="utf-8")
         written.append(path)

@@ -7,10 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from faultline import __version__
-from faultline.analyzers.core.engine import PARSE_ERROR_CODE, PARSE_ERROR_SLUG
 from faultline.analyzers.core.findings import Finding, Severity
+from faultline.analyzers.core.parse_error import ParseErrorNotice
 from faultline.analyzers.core.rule import Rule
-from faultline.app.render import Rendering, docs_url
+from faultline.app.links import RuleLinks
+from faultline.app.render import Rendering
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # SARIF levels: a notice is a "note"; warning and error keep their names.
@@ -19,13 +20,13 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE:
 _SECURITY_SEVERITY = {Severity.ERROR: "7.0", Severity.WARNING: "4.0", Severity.NOTICE: "1.0"}
 
 
-def _rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
+def _rule_descriptor(rule: type[Rule], links: RuleLinks) -> dict[str, Any]:
     return {
         "id": rule.code,
         "name": rule.slug,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.section("What it does") or rule.summary},
-        "helpUri": docs_url(rule.slug),
+        "helpUri": links.url(rule.code, rule.slug),
         "help": {"text": rule.rationale(), "markdown": rule.rationale()},
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
@@ -33,16 +34,6 @@ def _rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
             "precision": "high",
             "problem.severity": _LEVEL[rule.severity].replace("note", "recommendation"),
         },
-    }
-
-
-def _parse_error_descriptor() -> dict[str, Any]:
-    return {
-        "id": PARSE_ERROR_CODE,
-        "name": PARSE_ERROR_SLUG,
-        "shortDescription": {"text": "A changed file could not be parsed"},
-        "helpUri": docs_url(PARSE_ERROR_SLUG),
-        "defaultConfiguration": {"level": "note"},
     }
 
 
@@ -101,7 +92,9 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 
 def render(rendering: Rendering) -> str:
-    descriptors = [_rule_descriptor(rule) for rule in rendering.rules] + [_parse_error_descriptor()]
+    # FL000 last: the engine reports it beside the rules (analyzers/core/parse_error.py).
+    rules = [*rendering.rules, ParseErrorNotice]
+    descriptors = [_rule_descriptor(rule, rendering.links) for rule in rules]
     rule_index = {descriptor["id"]: index for index, descriptor in enumerate(descriptors)}
     document = {
         "$schema": SCHEMA,
@@ -112,7 +105,7 @@ def render(rendering: Rendering) -> str:
                     "driver": {
                         "name": "Faultline",
                         "semanticVersion": __version__,
-                        "informationUri": docs_url("README").rsplit("/", 1)[0],
+                        "informationUri": rendering.links.index(),
                         "rules": descriptors,
                     }
                 },

@@ -102,7 +102,7 @@ class Job:
             self.client = client
             identity = await app_identity(self.settings, client)
             self.checks = CheckRuns(client, self.owner, self.repo, identity.app_id)
-            self.reviews = Reviews(client, self.owner, self.repo, identity)
+            self.reviews = Reviews(client, self.owner, self.repo, identity, self.settings.rule_links)
             self.threads = ReviewThreads(client, self.owner, self.repo, identity)
             yield
 

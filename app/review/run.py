@@ -28,8 +28,9 @@ from faultline.analyzers.core.config import (
     choose_config,
     parse_config,
 )
-from faultline.analyzers.core.engine import PARSE_ERROR_CODE, Engine, Report
+from faultline.analyzers.core.engine import Engine, Report
 from faultline.analyzers.core.findings import Finding
+from faultline.analyzers.core.parse_error import PARSE_ERROR_CODE
 from faultline.analyzers.core.registry import all_rules
 from faultline.analyzers.core.rule import Rule
 from faultline.app.github.blobs import Blob, Folder, Found, TextBudget, look_up
@@ -188,6 +189,7 @@ class Run:
             skipped=contents.skipped,
             blob_url=f"{self.job.settings.github_url}/{self.job.owner}/{self.job.repo}/blob/{self.sha}",
             config_notes=self.config_notes,
+            links=self.job.settings.rule_links,
         )
         await self.finish(check_run.render(outcome))
         # No comment, no thread to update or read feedback from.

@@ -23,14 +23,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from faultline import __version__
 from faultline.app.observe import metrics as observed
 from faultline.app.observe.feedback import FeedbackCollector, FeedbackStore
 from faultline.app.settings import Settings
+from faultline.app.web.error_pages import http_error, internal_error_page, wants_html
 from faultline.app.web.feedback import add_feedback_page
 from faultline.app.web.log_context import delivery_fields
 from faultline.app.web.redeliver import recovering
+from faultline.app.web.rule_pages import add_rule_pages
 from faultline.app.web.setup import (
     ALREADY_STORED,
     STATE_COOKIE,
@@ -211,6 +214,7 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
     app = FastAPI(title="Faultline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(packages=[("faultline.app.web", "static")]), name="static")
     app.add_exception_handler(Exception, _internal_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_api_route("/webhook", receiver.receive, methods=["POST"], include_in_schema=False)
     app.add_api_route("/", receiver.receive, methods=["POST"], include_in_schema=False)
 
@@ -246,6 +250,7 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> FastAPI:
         data = await run_in_threadpool(_exposition, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
+    add_rule_pages(app)
     if settings.configured:
         _add_status_page(app, settings, queue)
         metrics.registry.register(FeedbackCollector(FeedbackStore.in_dir(settings.data_dir)))
@@ -327,6 +332,8 @@ def _exposition(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry) + generate_latest(observed.REGISTRY)
 
 
-async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("request failed", path=request.url.path, exc_info=exc)
+    if wants_html(request):
+        return internal_error_page()
     return JSONResponse({"error": "internal error"}, 500)

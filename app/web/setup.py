@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from faultline import __version__
+from faultline.app.links import DEPLOY_DOCS_URL, RULES_PATH
 from faultline.app.settings import Settings
 from faultline.app.web.credentials import (
     AlreadyStored,
@@ -54,6 +55,9 @@ DEFAULT_MANIFEST: dict[str, Any] = {
     "default_events": ["pull_request", "issue_comment", "check_run", "check_suite"],
 }
 CALLBACK_PATH = "/setup/callback"
+FORWARDER_DOCS_URL = f"{DEPLOY_DOCS_URL}#try-a-local-instance-against-githubcom"
+REQUIRED_CHECK_DOCS_URL = f"{DEPLOY_DOCS_URL}#make-faultline-a-required-check"
+SETUP_MODE_DOCS_URL = f"{DEPLOY_DOCS_URL}#a-public-url-that-is-not-localhost"
 WEBHOOK_PATH = "/webhook"
 STATE_COOKIE = "faultline_setup_state"
 NOT_WRITTEN = (
@@ -255,6 +259,18 @@ def _template(name: str) -> Template:
     return Template((resources.files("faultline.app.web") / "static" / name).read_text(encoding="utf-8"))
 
 
+# On top of every page: the way back, the rules, and the documentation (a URL: a wheel has no docs/).
+NAV = (
+    f'<nav><a href="/">Faultline</a> · <a href="{RULES_PATH}/">Rules</a> · '
+    f'<a href="{escape(DEPLOY_DOCS_URL)}">Documentation</a></nav>'
+)
+
+
+def page(title: str, body_html: str) -> str:
+    """A page of this server: ``body_html`` under the navigation."""
+    return _template("page.html").substitute(title=escape(title), nav=NAV, body=body_html)
+
+
 def setup_page(
     settings: Settings,
     base: Mapping[str, Any],
@@ -268,11 +284,12 @@ def setup_page(
     if is_local(hook):
         warning = (
             '<p class="warning">GitHub cannot deliver webhooks to a local address. Start a webhook '
-            "forwarder (see docs/deploy.md), or set FAULTLINE_PUBLIC_URL, and give its URL under "
-            "<em>Another webhook URL</em> below.</p>"
+            f'forwarder (see <a href="{escape(FORWARDER_DOCS_URL)}">Try a local instance</a>), or set '
+            "FAULTLINE_PUBLIC_URL, and give its URL under <em>Another webhook URL</em> below.</p>"
         )
     wanted = sorted(manifest["default_permissions"].items())
     permissions = "".join(f"<li>{escape(name)}: {escape(level)}</li>" for name, level in wanted)
+    events = "".join(f"<li><code>{escape(str(event))}</code></li>" for event in manifest["default_events"])
     return _template("setup.html").substitute(
         name=escape(str(manifest["name"])),
         github_url=escape(settings.github_url),
@@ -284,6 +301,10 @@ def setup_page(
         webhook_url=escape(hook),
         org=escape(org or ""),
         permissions=permissions,
+        events=events,
+        nav=NAV,
+        docs_url=escape(DEPLOY_DOCS_URL),
+        setup_mode_url=escape(SETUP_MODE_DOCS_URL),
     )
 
 
@@ -304,10 +325,12 @@ def registered_page(settings: Settings, credentials: Credentials, saved: Saved |
         note=note,
         install_url=escape(install_url(settings, credentials.slug)),
         html_url=escape(credentials.html_url),
+        nav=NAV,
+        required_check_url=escape(REQUIRED_CHECK_DOCS_URL),
     )
 
 
 def message_page(title: str, message: str, *, kind: str = "", more_html: str = "") -> str:
     return _template("message.html").substitute(
-        title=escape(title), message=escape(message), kind=escape(kind), more=more_html
+        title=escape(title), message=escape(message), kind=escape(kind), more=more_html, nav=NAV
     )

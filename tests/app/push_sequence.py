@@ -20,7 +20,7 @@ from faultline.analyzers.core.changes import ChangeSet
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.repo import MemoryRepoView
-from faultline.app.render import docs_url
+from faultline.app.links import RuleLinks
 from faultline.app.render.comment import MARKER_V1, rule_in
 from tests.app.sim_fixtures import Files, World
 from tests.github_sim import CheckRun, PullRequest
@@ -84,7 +84,8 @@ class PushSequence:
         """A comment as version 1 of the App wrote it on ``sha`` (default: the head)."""
         sim, pull = self.world.sim, self.pull
         marker = MARKER_V1.format(fingerprint=fingerprint)
-        body = f"**Warning** [FL001 broad-except]({docs_url('broad-except')}): swallows errors\n\n{marker}"
+        link = RuleLinks().url("FL001", "broad-except")
+        body = f"**Warning** [FL001 broad-except]({link}): swallows errors\n\n{marker}"
         spec = {"path": path, "line": line, "side": "RIGHT", "body": body}
         with sim.lock:
             payload = {"commit_id": sha or pull.head_sha, "event": "COMMENT", "comments": [spec]}

@@ -7,7 +7,7 @@ import re
 from faultline.analyzers.core.engine import Report, RuleError
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.plan import Skipped
-from faultline.app.render import docs_url
+from faultline.app.links import RuleLinks
 from faultline.app.render.check_run import (
     ANNOTATIONS_PER_REQUEST,
     CUT_NOTE,
@@ -59,7 +59,7 @@ def test_annotation_levels_and_fields() -> None:
     one = annotation(finding(7))
     assert (one["path"], one["start_line"], one["end_line"]) == ("app/db.py", 7, 8)
     assert one.get("title") == "FL004 hardcoded-pool-size"
-    assert one["message"] == f"risk number 7\n\n{docs_url('hardcoded-pool-size')}"
+    assert one["message"] == f"risk number 7\n\n{RuleLinks().url('FL004', 'hardcoded-pool-size')}"
     assert "start_column" not in one  # only allowed when start and end line are the same
 
 
@@ -175,7 +175,8 @@ def test_fit_leaves_short_text_alone() -> None:
 
 def test_rule_table_links_each_rule() -> None:
     table = rule_table([finding(1), finding(2, Severity.NOTICE)])
-    assert f"| [FL004 hardcoded-pool-size]({docs_url('hardcoded-pool-size')}) | 0 | 1 | 1 |" in table
+    link = RuleLinks().url("FL004", "hardcoded-pool-size")
+    assert f"| [FL004 hardcoded-pool-size]({link}) | 0 | 1 | 1 |" in table
 
 
 def test_special_outputs() -> None:

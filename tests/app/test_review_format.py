@@ -10,7 +10,7 @@ from faultline.analyzers.core.engine import PARSE_ERROR_CODE
 from faultline.analyzers.core.findings import Finding, Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Rule
 from faultline.analyzers.core.source import SourceFile
-from faultline.app.render import docs_url
+from faultline.app.links import RuleLinks
 from faultline.app.render.comment import (
     MARKER,
     Placement,
@@ -165,7 +165,7 @@ def test_body_reads_severity_rule_message_why_and_suggestion() -> None:
         10, 10, "engine = create_engine(url, pool_size=POOL)\n", "Read the pool size from settings"
     )
     body = comment_body(Placement(finding(10, 10, fix), 10, 10, True), PoolRule)
-    link = f"[FL004 hardcoded-pool-size]({docs_url('hardcoded-pool-size')})"
+    link = f"[FL004 hardcoded-pool-size]({RuleLinks().url('FL004', 'hardcoded-pool-size')})"
     assert body.startswith(f"**Warning** {link}: `pool_size` is hard-coded to 20\n\n")
     assert "A fixed pool size ignores the database's connection limit." in body
     assert "A second paragraph" not in body
