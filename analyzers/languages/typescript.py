@@ -12,7 +12,7 @@ rule has anything to say about: they are read as an empty program instead of bei
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -62,9 +62,37 @@ class Script:
 
     root: tree_sitter.Node | None
     data: bytes
+    _by_type: dict[str, list[tree_sitter.Node]] = field(default_factory=dict, compare=False, repr=False)
 
     def text(self, node: tree_sitter.Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode(errors="replace")
+
+    def nodes(self, kind: str) -> list[tree_sitter.Node]:
+        """The named nodes of type ``kind``, in source order. The tree is walked once, the
+        first time a rule asks, and every rule's questions are answered from that walk:
+        walking a tree in Python costs more than parsing it, so no rule walks the whole
+        file itself."""
+        if self.root is None:
+            return []
+        if not self._by_type:
+            self._by_type.update(_named_by_type(self.root))
+        return self._by_type.get(kind, [])
+
+
+def _named_by_type(root: tree_sitter.Node) -> dict[str, list[tree_sitter.Node]]:
+    """Every named node under ``root`` by type, in pre-order (a cursor: no recursion, and
+    no list of children made per node)."""
+    found: dict[str, list[tree_sitter.Node]] = {}
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        if node is not None and node.is_named:
+            found.setdefault(node.type, []).append(node)
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return found
 
 
 @cache

@@ -151,10 +151,9 @@ class ConsoleOnlyCatch(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         if any(marker in source.data for marker in CLI_MARKERS):
             return
-        root = script(source).root
-        if root is None:
-            return
-        for node in walk(root):
+        tree = script(source)
+        found = tree.nodes("catch_clause") + tree.nodes("call_expression")
+        for node in sorted(found, key=lambda node: (node.start_byte, -node.end_byte)):
             if node.type == "catch_clause":
                 body = node.child_by_field_name("body")
                 if body is not None and _console_only(body) and not _expected_failure(node):

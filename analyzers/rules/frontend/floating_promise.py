@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from typing import ClassVar
@@ -12,7 +13,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import (
     FUNCTIONS,
     arguments,
@@ -161,13 +162,13 @@ class FloatingPromise(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        root = script(source).root
-        if root is None:
+        tree = script(source)
+        if tree.root is None:
             return
         known_async: set[str] | None = None
-        handling = _handling_functions(root)
-        for node in walk(root):
-            if node.type != "expression_statement" or not node.named_children:
+        handling = _handling_functions(tree)
+        for node in tree.nodes("expression_statement"):
+            if not node.named_children:
                 continue
             expression = node.named_children[0]
             if expression.type != "call_expression":
@@ -180,7 +181,7 @@ class FloatingPromise(Rule):
             if not name or "." in name:
                 continue
             if known_async is None:
-                known_async = _async_functions(root)
+                known_async = _async_functions(tree)
             if name in known_async and name not in handling and _watched_place(node):
                 yield hit(expression, _call_message(name), node)
 
@@ -243,37 +244,47 @@ def _settled_root(call: Node, handling: set[str]) -> bool:
     return name in handling
 
 
-def _handling_functions(root: Node) -> set[str]:
+def _handling_functions(tree: Script) -> set[str]:
     """Names of the file's functions that catch errors themselves (a ``catch`` block or a
     ``.catch(...)`` in their body): calling them without a catch is fine."""
     names: set[str] = set()
-    for node in walk(root):
+    catches = [node.start_byte for node in tree.nodes("catch_clause")]
+    for node in _declarations(tree):
         function: Node | None = None
         if node.type == "function_declaration":
             function = node
-        elif node.type == "variable_declarator":
+        else:
             value = node.child_by_field_name("value")
             # ``const save = useCallback(async () => {...}, [])`` too.
             if value is not None and value.type == "call_expression":
                 args = arguments(value)
                 value = args[0] if args else None
             function = value if value is not None and value.type in FUNCTIONS else None
-        if function is not None and _catches(function):
+        if function is not None and _catches(function, tree.data, catches):
             names.add(text(node.child_by_field_name("name")))
     return names
 
 
-def _catches(function: Node) -> bool:
+def _declarations(tree: Script) -> list[Node]:
+    """The file's function declarations and variable declarators."""
+    return tree.nodes("function_declaration") + tree.nodes("variable_declarator")
+
+
+def _catches(function: Node, data: bytes, catches: list[int]) -> bool:
+    """``catches``: where the file's ``catch`` clauses start, in order."""
     body = function.child_by_field_name("body")
-    if body is None or body.text is None:
+    if body is None:
         return False
-    return b".catch(" in body.text or any(node.type == "catch_clause" for node in walk(body))
+    if data.find(b".catch(", body.start_byte, body.end_byte) >= 0:
+        return True
+    first = bisect.bisect_left(catches, body.start_byte)
+    return first < len(catches) and catches[first] < body.end_byte
 
 
-def _async_functions(root: Node) -> set[str]:
+def _async_functions(tree: Script) -> set[str]:
     """Names of the file's own async functions: declarations and ``const f = async () =>``."""
     names: set[str] = set()
-    for node in walk(root):
+    for node in _declarations(tree):
         if node.type == "function_declaration" and _is_async(node):
             names.add(text(node.child_by_field_name("name")))
         elif node.type == "variable_declarator":
@@ -284,19 +295,22 @@ def _async_functions(root: Node) -> set[str]:
             if value is not None and value.type in FUNCTIONS and _is_async(value):
                 names.add(text(node.child_by_field_name("name")))
     # A name also bound to something that is not async (a parameter, another function) is unsure.
-    return names - _other_bindings(root, names)
+    return names - _other_bindings(tree, names)
 
 
 def _is_async(function: Node) -> bool:
     return any(child.type == "async" for child in function.children)
 
 
-def _other_bindings(root: Node, names: set[str]) -> set[str]:
+def _other_bindings(tree: Script, names: set[str]) -> set[str]:
     unsure: set[str] = set()
-    for node in walk(root):
-        if node.type in ("required_parameter", "optional_parameter", "formal_parameters"):
+    if not names:
+        return unsure
+    for kind in ("required_parameter", "optional_parameter", "formal_parameters"):
+        for node in tree.nodes(kind):
             unsure.update(text(n) for n in walk(node) if n.type in BINDINGS and text(n) in names)
-        elif node.type == "function_declaration" and not _is_async(node):
+    for node in tree.nodes("function_declaration"):
+        if not _is_async(node):
             unsure.add(text(node.child_by_field_name("name")))
     return unsure & names
 

@@ -13,7 +13,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import arguments, callee, hit, method, receiver, text, walk
 
 ROOT_CALLS = frozenset({"createRoot", "ReactDOM.createRoot", "ReactDOMClient.createRoot"})
@@ -182,11 +182,9 @@ class MissingErrorBoundary(Rule):
             return  # the needles let layouts in ("children"): no root render here
         if any(mark in source.data for mark in BOUNDARY_MARKS):
             return
-        root = script(source).root
-        if root is None:
-            return
+        tree = script(source)
         imports = dict(IMPORT.findall(source.text))
-        for call, rendered in _renders(root):
+        for call, rendered in _renders(tree):
             if not _has_boundary(rendered, source.path, imports, ctx):
                 yield hit(call, _root_message(), call.parent or call)
 
@@ -222,16 +220,14 @@ def _root_message() -> str:
     )
 
 
-def _renders(root: Node) -> Iterator[tuple[Node, Node]]:
+def _renders(tree: Script) -> Iterator[tuple[Node, Node]]:
     """Each root render call with the JSX it renders."""
     roots = {
         text(node.child_by_field_name("name"))
-        for node in walk(root)
-        if node.type == "variable_declarator" and _is_root_call(node.child_by_field_name("value"))
+        for node in tree.nodes("variable_declarator")
+        if _is_root_call(node.child_by_field_name("value"))
     }
-    for node in walk(root):
-        if node.type != "call_expression":
-            continue
+    for node in tree.nodes("call_expression"):
         args = arguments(node)
         rendered: Node | None = None
         container: Node | None = None

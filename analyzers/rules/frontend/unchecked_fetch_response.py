@@ -189,13 +189,9 @@ class UncheckedFetchResponse(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        root = script(source).root
-        if root is None:
-            return
+        tree = script(source)
         no_refresh = _authenticated_without_401(source.data)
-        for node in walk(root):
-            if node.type != "call_expression":
-                continue
+        for node in tree.nodes("call_expression"):
             name = callee(node)
             if name in FETCHES and not _local_url(node):
                 read = _unchecked_read(node)
