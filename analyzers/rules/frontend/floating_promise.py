@@ -50,7 +50,11 @@ class FloatingPromise(Rule):
 
     Only async functions defined in the same file are known to return promises: calls
     of imported functions are not reported (type information would tell; this rule
-    does not guess). A deliberate fire-and-forget says so with `void`.
+    does not guess, and reading the imported module would not say whether the
+    function catches its own errors without parsing it again). A name the file also
+    binds to something else (a parameter, a non-async function or variable, a
+    destructured value, an import) is not known either. A deliberate fire-and-forget
+    says so with `void`.
 
     ## Example
     ```tsx
@@ -119,6 +123,19 @@ class FloatingPromise(Rule):
             "export function Page() {\n  useEffect(() => {\n    void load();\n  }, []);\n"
             "  return <div />;\n}\n",
             path="src/Page.tsx",
+        ),
+        # The handler calls the component's own ``load``, not the module's async one.
+        Valid(
+            "async function load() {\n  setData(await api.get());\n}\n"
+            "export function Page() {\n  const load = () => setOpen(true);\n"
+            "  return <button onClick={() => { load(); }} />;\n}\n",
+            path="src/Page.tsx",
+        ),
+        Valid(
+            "const refresh = async () => {\n  await api.refresh();\n};\n"
+            "export function useRows() {\n  const { refresh } = useStore();\n"
+            "  useEffect(() => {\n    refresh();\n  }, []);\n}\n",
+            path="src/rows.ts",
         ),
         # Inside another async function the caller may await it later: not this rule's business.
         Valid(
@@ -285,17 +302,20 @@ def _async_functions(tree: Script) -> set[str]:
     """Names of the file's own async functions: declarations and ``const f = async () =>``."""
     names: set[str] = set()
     for node in _declarations(tree):
-        if node.type == "function_declaration" and _is_async(node):
+        declared = _is_async(node) if node.type == "function_declaration" else _async_value(node)
+        if declared:
             names.add(text(node.child_by_field_name("name")))
-        elif node.type == "variable_declarator":
-            value = node.child_by_field_name("value")
-            if value is not None and value.type == "call_expression" and callee(value) in CALLBACK_HOOKS:
-                args = arguments(value)
-                value = args[0] if args else None
-            if value is not None and value.type in FUNCTIONS and _is_async(value):
-                names.add(text(node.child_by_field_name("name")))
     # A name also bound to something that is not async (a parameter, another function) is unsure.
     return names - _other_bindings(tree, names)
+
+
+def _async_value(declarator: Node) -> bool:
+    """``const f = async () => ...``, ``const f = useCallback(async () => ..., [])``."""
+    value = declarator.child_by_field_name("value")
+    if value is not None and value.type == "call_expression" and callee(value) in CALLBACK_HOOKS:
+        args = arguments(value)
+        value = args[0] if args else None
+    return value is not None and value.type in FUNCTIONS and _is_async(value)
 
 
 def _is_async(function: Node) -> bool:
@@ -312,6 +332,14 @@ def _other_bindings(tree: Script, names: set[str]) -> set[str]:
     for node in tree.nodes("function_declaration"):
         if not _is_async(node):
             unsure.add(text(node.child_by_field_name("name")))
+    # ``const load = () => ...`` in a component beside a module's ``async function load``,
+    # ``const { load } = useStore()``, ``import { load } from ...``: another binding of the name.
+    for node in tree.nodes("variable_declarator"):
+        name = node.child_by_field_name("name")
+        if name is not None and not (name.type == "identifier" and _async_value(node)):
+            unsure.update(text(n) for n in walk(name) if n.type in BINDINGS and text(n) in names)
+    for node in tree.nodes("import_specifier"):
+        unsure.update(text(n) for n in walk(node) if n.type == "identifier" and text(n) in names)
     return unsure & names
 
 
