@@ -53,7 +53,9 @@ class FloatingPromise(Rule):
     does not guess, and reading the imported module would not say whether the
     function catches its own errors without parsing it again). A name the file also
     binds to something else (a parameter, a non-async function or variable, a
-    destructured value, an import) is not known either. A deliberate fire-and-forget
+    destructured value, an import) is not known either. Not reported either: an async
+    function that catches, reads an `error` out of what it awaits (openapi-fetch's
+    `{ data, error }`), or only awaits such functions. A deliberate fire-and-forget
     says so with `void`.
 
     ## Example
@@ -137,6 +139,24 @@ class FloatingPromise(Rule):
             "  useEffect(() => {\n    refresh();\n  }, []);\n}\n",
             path="src/rows.ts",
         ),
+        # openapi-fetch answers failures as values, and the function reads them.
+        Valid(
+            "export function OrgAuth() {\n  useEffect(() => {\n    const init = async () => {\n"
+            "      const { data, error } = await api.POST('/v1/auth/start');\n"
+            "      if (error) {\n        setStatus('error');\n        return;\n      }\n"
+            "      setSession(data);\n    };\n    init();\n  }, []);\n  return null;\n}\n",
+            path="src/OrgAuth.tsx",
+        ),
+        # ``add`` only awaits ``save``, which shows its own failures.
+        Valid(
+            "export function Hosts() {\n  const save = useCallback(async (hosts: string[]) => {\n"
+            "    const { error } = await update({ hosts });\n    if (error) {\n      toast(error.detail);\n"
+            "      return false;\n    }\n    return true;\n  }, []);\n"
+            "  const add = useCallback(async () => {\n"
+            "    if (await save([draft])) setDraft('');\n  }, [save]);\n"
+            "  return <input onKeyDown={() => { add(); }} />;\n}\n",
+            path="src/Hosts.tsx",
+        ),
         # Inside another async function the caller may await it later: not this rule's business.
         Valid(
             "async function step() {\n  await api.post();\n}\nasync function run() {\n  step();\n}\n",
@@ -182,7 +202,7 @@ class FloatingPromise(Rule):
         tree = script(source)
         if tree.root is None:
             return
-        known_async: set[str] | None = None
+        known_async: dict[str, Node] | None = None
         handling = _handling_functions(tree)
         for node in tree.nodes("expression_statement"):
             if not node.named_children:
@@ -199,7 +219,10 @@ class FloatingPromise(Rule):
                 continue
             if known_async is None:
                 known_async = _async_functions(tree)
-            if name in known_async and name not in handling and _watched_place(node):
+            function = known_async.get(name)
+            if function is None or name in handling or _awaits_only(function, handling):
+                continue
+            if _watched_place(node):
                 yield hit(expression, _call_message(name), node)
 
 
@@ -263,7 +286,8 @@ def _settled_root(call: Node, handling: set[str]) -> bool:
 
 def _handling_functions(tree: Script) -> set[str]:
     """Names of the file's functions that catch errors themselves (a ``catch`` block or a
-    ``.catch(...)`` in their body): calling them without a catch is fine."""
+    ``.catch(...)`` in their body, or an ``error`` they read): calling them without a catch
+    is fine."""
     names: set[str] = set()
     catches = [node.start_byte for node in tree.nodes("catch_clause")]
     for node in _declarations(tree):
@@ -277,7 +301,9 @@ def _handling_functions(tree: Script) -> set[str]:
                 args = arguments(value)
                 value = args[0] if args else None
             function = value if value is not None and value.type in FUNCTIONS else None
-        if function is not None and _catches(function, tree.data, catches):
+        # A function that reads an ``error`` out of what it awaits (openapi-fetch's
+        # ``{ data, error }``) handles failures as values, as a ``.then`` callback may.
+        if function is not None and (_catches(function, tree.data, catches) or _reads_error(function)):
             names.add(text(node.child_by_field_name("name")))
     return names
 
@@ -298,24 +324,42 @@ def _catches(function: Node, data: bytes, catches: list[int]) -> bool:
     return first < len(catches) and catches[first] < body.end_byte
 
 
-def _async_functions(tree: Script) -> set[str]:
-    """Names of the file's own async functions: declarations and ``const f = async () =>``."""
-    names: set[str] = set()
+def _async_functions(tree: Script) -> dict[str, Node]:
+    """The file's own async functions by name: declarations and ``const f = async () =>``."""
+    found: dict[str, Node] = {}
     for node in _declarations(tree):
-        declared = _is_async(node) if node.type == "function_declaration" else _async_value(node)
-        if declared:
-            names.add(text(node.child_by_field_name("name")))
+        function = node if node.type == "function_declaration" and _is_async(node) else None
+        if node.type == "variable_declarator":
+            function = _async_value(node)
+        if function is not None:
+            found[text(node.child_by_field_name("name"))] = function
     # A name also bound to something that is not async (a parameter, another function) is unsure.
-    return names - _other_bindings(tree, names)
+    unsure = _other_bindings(tree, set(found))
+    return {name: function for name, function in found.items() if name not in unsure}
 
 
-def _async_value(declarator: Node) -> bool:
-    """``const f = async () => ...``, ``const f = useCallback(async () => ..., [])``."""
+def _async_value(declarator: Node) -> Node | None:
+    """The async function of ``const f = async () => ...`` or ``useCallback(async () => ...)``."""
     value = declarator.child_by_field_name("value")
     if value is not None and value.type == "call_expression" and callee(value) in CALLBACK_HOOKS:
         args = arguments(value)
         value = args[0] if args else None
-    return value is not None and value.type in FUNCTIONS and _is_async(value)
+    return value if value is not None and value.type in FUNCTIONS and _is_async(value) else None
+
+
+def _awaits_only(function: Node, handling: set[str]) -> bool:
+    """Every ``await`` in the function awaits a function of this file that handles its own
+    failures: then the function cannot reject either (``add`` awaiting ``save``, which shows
+    the error)."""
+    body = function.child_by_field_name("body")
+    awaits = [node for node in walk(body) if node.type == "await_expression"] if body is not None else []
+    if not awaits:
+        return False
+    for node in awaits:
+        awaited = node.named_children[0] if node.named_children else None
+        if awaited is None or awaited.type != "call_expression" or callee(awaited) not in handling:
+            return False
+    return True
 
 
 def _is_async(function: Node) -> bool:
@@ -336,7 +380,7 @@ def _other_bindings(tree: Script, names: set[str]) -> set[str]:
     # ``const { load } = useStore()``, ``import { load } from ...``: another binding of the name.
     for node in tree.nodes("variable_declarator"):
         name = node.child_by_field_name("name")
-        if name is not None and not (name.type == "identifier" and _async_value(node)):
+        if name is not None and not (name.type == "identifier" and _async_value(node) is not None):
             unsure.update(text(n) for n in walk(name) if n.type in BINDINGS and text(n) in names)
     for node in tree.nodes("import_specifier"):
         unsure.update(text(n) for n in walk(node) if n.type == "identifier" and text(n) in names)
