@@ -13,8 +13,8 @@ from faultline.analyzers.core.config import matches_any
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.plan import MAX_FILE_BYTES
-from faultline.analyzers.core.rule import Invalid, Rule, Valid
-from faultline.analyzers.core.source import SourceFile
+from faultline.analyzers.core.rule import Invalid, Rule, Valid, is_production
+from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.languages.typescript import GENERATED_GLOBS, SCRIPT_PATTERNS, minified, script
 from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, text, walk
 
@@ -44,6 +44,7 @@ HANDLES_ELSEWHERE = re.compile(
     rb"|firebase/auth|@clerk/|aws-amplify|@nuxtjs/auth|nuxt-auth|better-auth",
     re.IGNORECASE,
 )
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 EVIDENCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".vue", ".svelte")
 MODULE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx")
 BUNDLES = (*GENERATED_GLOBS, "*.bundle.*", "**/static/**/vendor*", "**/node_modules/**")
@@ -247,29 +248,43 @@ class No401Handling(Rule):
     ]
 
     def more_context(self, ctx: Context) -> Iterator[str]:
-        """The folders from a changed client's up to the root, and the modules it imports."""
+        """For a changed client that handles no 401 itself: the folders from its own up to the
+        root, and the modules it imports (only then: a folder listing costs reads)."""
         for path in ctx.changes.files:
-            source = ctx.source(path) if path.endswith(EVIDENCE_SUFFIXES) else None
+            source = ctx.source(path) if path.endswith(SCRIPT_SUFFIXES) else None
             if source is None or not any(needle in source.data for needle in NEEDLES):
+                continue
+            try:
+                if not _clients(source):
+                    continue
+            except ParseError:  # the check reports it (FL000)
                 continue
             yield from (f"{folder}/" for folder in _folders_above(path) if folder)
             yield "package.json"
             yield from _imported(source)
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        data = source.data
-        if CREDENTIALS.search(data) is None or HANDLES_HERE.search(data) is not None:
-            return
-        if SERVICE_KEY.search(data) is not None or SERVER_PATHS.search(source.path) is not None:
-            return
-        tree = script(source)
-        factories = CLIENT_FACTORIES | {f"{name}.create" for name in _axios_names(source.text)}
-        calls = tree.nodes("call_expression")
-        clients = [(call, what) for call in calls if (what := _client(call, factories))]
+        clients = _clients(source)
         if not clients or _handled_elsewhere(source, ctx):
             return
         for call, what in clients:
             yield hit(call, _message(what), call)
+
+
+def _clients(source: SourceFile) -> list[tuple[Node, str]]:
+    """The clients the module makes (with what each is), when it sends credentials of a user
+    and says nothing of a 401 itself."""
+    data = source.data
+    if CREDENTIALS.search(data) is None or HANDLES_HERE.search(data) is not None:
+        return []
+    if SERVICE_KEY.search(data) is not None or SERVER_PATHS.search(source.path) is not None:
+        return []
+    if not is_production(source.path):
+        return []
+    tree = script(source)
+    factories = CLIENT_FACTORIES | {f"{name}.create" for name in _axios_names(source.text)}
+    calls = tree.nodes("call_expression")
+    return [(call, what) for call in calls if (what := _client(call, factories))]
 
 
 def _message(what: str) -> str:
