@@ -73,8 +73,14 @@ class No401Handling(Rule):
     refreshes tokens itself (next-auth, Auth0, MSAL, Keycloak, Supabase, ...) named in
     code or in `package.json`. With `--all` that is every file; in a review, the
     change's files, the files of the client's folder and of every folder above it, and
-    the modules the client imports. A notice: the handling may live where the rule
-    does not look.
+    the modules the client imports; built, minified and vendored files do not count.
+    A notice: the handling may live where the rule does not look.
+
+    Not reported: a client that sends a key of the service itself (`apiKey`,
+    `process.env.ATTIO_API_KEY`: server code calling a third party, with no session to
+    refresh), or that lives in server code (`server/`, `pages/api/`, `route.ts`,
+    `*.server.ts`). `import axiosLib from 'axios'` makes `axiosLib.create(...)` an
+    instance too.
 
     ## Example
     ```typescript
