@@ -21,7 +21,11 @@ from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, calle
 SLUG = "no-401-handling"
 FETCHES = frozenset({"fetch", "window.fetch", "globalThis.fetch", "self.fetch"})
 CLIENT_FACTORIES = frozenset({"axios.create"})
-NEEDLES = (b".create(", b"fetch(")
+# Other HTTP clients' instances: ky (its 401 goes to ``hooks.afterResponse``), ofetch and
+# Nuxt's ``$fetch`` (``onResponseError``).
+OTHER_FACTORIES = {"ky.create": "ky instance", "ky.extend": "ky instance", "ofetch.create": "ofetch instance",
+                   "$fetch.create": "$fetch instance"}  # fmt: skip
+NEEDLES = (b".create(", b".extend(", b"fetch(")
 # ``import axiosLib from "axios"``: the instance is made by ``axiosLib.create(...)``.
 AXIOS_NAME = re.compile(
     r"""(?:import\s+(\w+)\s*(?:,\s*\{[^}]*\})?\s+from|(\w+)\s*=\s*require\()\s*['"]axios['"]"""
@@ -33,12 +37,14 @@ CREDENTIALS = re.compile(rb"Authorization|Bearer|withCredentials|credentials\s*:
 SERVICE_KEY = re.compile(rb"api_?key|x-api-key|client_?secret|process\.env\.\w*(?:KEY|TOKEN|SECRET)", re.I)
 SERVER_PATHS = re.compile(r"(?:^|/)server/|(?:^|/)pages/api/|(?:^|/)route\.[jt]s$|\.server\.[jt]sx?$")
 # In the client's own module any mention counts: its author has thought about the case.
-HANDLES_HERE = re.compile(rb"\b401\b|interceptors\.response|refresh|unauthori[sz]ed|onResponseError", re.I)
+HANDLES_HERE = re.compile(
+    rb"\b401\b|interceptors\.response|refresh|unauthori[sz]ed|onResponseError|afterResponse", re.I
+)
 # Elsewhere, code that looks at a 401 (a comparison, a case, a list of codes), a response
 # interceptor or error hook, a token refresh, or a library that refreshes tokens itself.
 HANDLES_ELSEWHERE = re.compile(
     rb"[=!]==?\s*401\b|\b401\s*[=!]==?|\bcase\s+401\b|[\[(,]\s*401\s*[\]),]"
-    rb"|interceptors\.response\.use|onResponseError|\bunauthori[sz]ed\b"
+    rb"|interceptors\.response\.use|onResponseError|afterResponse|\bunauthori[sz]ed\b"
     rb"|refresh_?token|refresh_?session|refresh_?auth|token/refresh|/refresh\b|renew_?token|silent_?renew"
     rb"|axios-auth-refresh|next-auth|@auth/|@auth0/|oidc-client|keycloak|@azure/msal|@okta/|@supabase/"
     rb"|firebase/auth|@clerk/|aws-amplify|@nuxtjs/auth|nuxt-auth|better-auth",
@@ -80,7 +86,8 @@ class No401Handling(Rule):
     `process.env.ATTIO_API_KEY`: server code calling a third party, with no session to
     refresh), or that lives in server code (`server/`, `pages/api/`, `route.ts`,
     `*.server.ts`). `import axiosLib from 'axios'` makes `axiosLib.create(...)` an
-    instance too.
+    instance too; `ky.create`, `ofetch.create` and `$fetch.create` make clients as well
+    (their 401 goes to `hooks.afterResponse` or `onResponseError`).
 
     ## Example
     ```typescript
@@ -191,6 +198,12 @@ class No401Handling(Rule):
             "export const api = axios.create({ headers: { Authorization: `Bearer ${token}` } });\n",
             path="src/api.test.ts",
         ),
+        Valid(
+            "export const api = ky.create({\n  headers: { Authorization: `Bearer ${session.token}` },\n"
+            "  hooks: { afterResponse: [async (_r, _o, res) => {\n"
+            "    if (res.status === 403) logout();\n  }] },\n});\n",
+            path="src/api/ky.ts",
+        ),
         # A key of the service calling a third party: no session to refresh.
         Valid(
             "const request = async <T,>(path: string): Promise<T> => {\n"
@@ -209,6 +222,18 @@ class No401Handling(Rule):
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            "import ky from 'ky';\n\nexport const api = ky.create({\n  prefixUrl: '/api',\n"
+            "  headers: { Authorization: `Bearer ${session.token}` },\n});\n",
+            path="src/api/ky.ts",
+            line=3,
+            message="this ky instance sends credentials",
+        ),
+        Invalid(
+            "const api = ky.extend({ credentials: 'include' });\nexport default api;\n",
+            path="src/http.js",
+            line=1,
+        ),
         # The report's item 2: no automatic token refresh on 401 responses.
         Invalid(
             "import axios from 'axios';\n\nexport const api = axios.create({\n  baseURL: '/api',\n"
@@ -306,10 +331,12 @@ def _axios_names(text: str) -> set[str]:
 
 
 def _client(call: Node, factories: frozenset[str] | set[str]) -> str:
-    """What ``call`` makes: "axios instance", "fetch wrapper", or "" (neither)."""
+    """What ``call`` makes: "axios instance", "fetch wrapper", ... or "" (no client)."""
     name = callee(call)
     if name in factories:
         return "axios instance"
+    if name in OTHER_FACTORIES:
+        return OTHER_FACTORIES[name]
     if name in FETCHES and _wraps(call):
         return "fetch wrapper"
     return ""
