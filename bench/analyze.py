@@ -8,6 +8,7 @@ PASS/FAIL for the targets. Exit code 1 when a target fails.
 
     python bench/analyze.py [--projects prefect,mlflow] [--skip pylint,fixit]
                             [--tools ...] [--repeat N] [--profile]
+    python bench/analyze.py typescript FOLDER... [--peers]   # see bench/typescript.py
 """
 
 from __future__ import annotations
@@ -534,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["parse"]:
         parse_child(args[1], Path(args[2]))
         return 0
+    if args[:1] == ["typescript"]:  # the TypeScript corpus: folders of frontend code
+        from typescript import main as typescript_main
+
+        return typescript_main(args[1:])
     require_this_checkout()
     from projects import PROJECTS
 

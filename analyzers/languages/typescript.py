@@ -12,7 +12,7 @@ rule has anything to say about: they are read as an empty program instead of bei
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -55,16 +55,65 @@ TEST_GLOBS = (
 SCRIPT_PATTERNS = ("*.ts", "*.tsx", "*.mts", "*.cts", "*.js", "*.jsx", "*.mjs", "*.cjs")
 
 
+# The node kinds the rules ask for, found by one query (in C) the first time a rule asks for
+# any of them; another kind costs a query of its own.
+INDEXED_KINDS = (
+    "call_expression",
+    "expression_statement",
+    "catch_clause",
+    "function_declaration",
+    "variable_declarator",
+    "required_parameter",
+    "optional_parameter",
+    "formal_parameters",
+    "import_specifier",
+)
+
+
 @dataclass(frozen=True)
 class Script:
     """A parsed file: tree-sitter's tree and the bytes its offsets count in. ``root`` is None
-    for a file read as empty (minified)."""
+    for a file read as empty (minified). ``grammar`` names the grammar that parsed it."""
 
     root: tree_sitter.Node | None
     data: bytes
+    grammar: str = "javascript"
+    _by_type: dict[str, list[tree_sitter.Node]] = field(default_factory=dict, compare=False, repr=False)
 
     def text(self, node: tree_sitter.Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode(errors="replace")
+
+    def nodes(self, kind: str) -> list[tree_sitter.Node]:
+        """The named nodes of type ``kind``, in source order (pre-order). Found once per file
+        for every rule, by a tree-sitter query: walking a tree in Python costs more than
+        parsing it, so no rule walks the whole file itself."""
+        if self.root is None:
+            return []
+        if kind not in self._by_type:
+            kinds = INDEXED_KINDS if kind in INDEXED_KINDS else (kind,)
+            query = _kinds_query(self.grammar, kinds)
+            found = tree_sitter.QueryCursor(query).captures(self.root) if query is not None else {}
+            for each in kinds:
+                self._by_type[each] = sorted(found.get(each, []), key=_pre_order)
+        return self._by_type[kind]
+
+
+def _pre_order(node: tree_sitter.Node) -> tuple[int, int]:
+    # A query gives nodes by where their match ends; an outer node of a kind starts where an
+    # inner one of the same kind does, or before it, and ends after it.
+    return node.start_byte, -node.end_byte
+
+
+@cache
+def _kinds_query(grammar: str, kinds: tuple[str, ...]) -> tree_sitter.Query | None:
+    """One pattern per kind the grammar has (``required_parameter`` is TypeScript's only)."""
+    language = _parser(grammar).language
+    if language is None:
+        return None
+    known = [kind for kind in kinds if language.id_for_node_kind(kind, True) is not None]
+    if not known:
+        return None
+    return tree_sitter.Query(language, " ".join(f"({kind}) @{kind}" for kind in known))
 
 
 @cache
@@ -85,7 +134,7 @@ def _parse_with(grammar: str) -> Callable[[str, str], Script]:
     def parse(text: str, path: str) -> Script:
         data = text.encode()
         if minified(text):
-            return Script(None, data)
+            return Script(None, data, grammar)
         try:
             root = _parser(grammar).parse(data).root_node
         except (ValueError, RecursionError, MemoryError) as err:
@@ -93,7 +142,7 @@ def _parse_with(grammar: str) -> Callable[[str, str], Script]:
         broken = _top_level_error(root)
         if broken is not None:
             raise ParseError("syntax error", broken.start_point.row + 1)
-        return Script(root, data)
+        return Script(root, data, grammar)
 
     return parse
 

@@ -57,3 +57,40 @@ def test_python_and_tsx_changes_get_one_review_with_comments_on_both(world: Worl
     assert "FL013 unchecked-fetch-response" in tsx[0].body
     assert "FL015 console-only-catch" in tsx[1].body
     assert all(fingerprint_in(c.body) for c in comments)
+
+
+CLIENT = """\
+import axios from 'axios';
+
+export const api = axios.create({
+  baseURL: '/api',
+  headers: { Authorization: `Bearer ${getToken()}` },
+});
+"""
+INTERCEPTOR = """\
+import { api } from './api/client';
+
+api.interceptors.response.use(undefined, async (error) => {
+  if (error.response?.status === 401) {
+    await refreshToken();
+    return api.request(error.config);
+  }
+  throw error;
+});
+"""
+
+
+def test_a_new_api_client_with_no_401_handling_gets_a_notice(world: World) -> None:
+    pull = world.open_pull({"web/src/api/client.ts": CLIENT})
+    world.run(pull)
+    comments = world.sim.review_comments(pull)
+    assert [(c.path, c.line) for c in comments] == [("web/src/api/client.ts", 3)]
+    assert "FL017 no-401-handling" in comments[0].body
+
+
+def test_the_401_handling_in_an_unchanged_file_above_the_client_is_read_and_counts(world: World) -> None:
+    files = {"web/src/interceptors.ts": INTERCEPTOR}
+    world.main_sha = world.sim.commit(FULL_NAME, files, parent=world.main_sha, branch="main")
+    pull = world.open_pull({"web/src/api/client.ts": CLIENT})
+    world.run(pull)
+    assert world.sim.review_comments(pull) == []

@@ -12,8 +12,17 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
-from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, method, walk
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
+from faultline.analyzers.lib.typescript.nodes import (
+    FUNCTIONS,
+    arguments,
+    callee,
+    hit,
+    method,
+    receiver,
+    text,
+    walk,
+)
 
 CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
 STORAGE = (b"localStorage", b"sessionStorage")
@@ -21,6 +30,8 @@ CLEANUP = re.compile(
     r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)"
 )
 # Files where the console is what the user reads: build scripts, command-line tools.
+HOOK = re.compile(r"^use[A-Z0-9]")
+BINDINGS = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 CLI_MARKERS = (b"process.argv", b"process.exit", b"#!/usr/bin/env node")
 
 
@@ -41,7 +52,10 @@ class ConsoleOnlyCatch(Rule):
     `sessionStorage` (disabled in private mode: the page works without it) or only
     cleans up (`removeChild`, `close`, `unsubscribe`); handlers that also set state,
     rethrow, return a fallback, report to an error tracker (Sentry and similar) or
-    show a message; handlers that hold a comment; and command-line scripts (a file
+    show a message; handlers around a call of a function that comes from a hook
+    (`const { deleteRow } = useDeleteRow()`, `appeal.mutateAsync(...)`): react-query
+    mutations show their failures in `onError`, and the catch only stops the
+    rejection; handlers that hold a comment; and command-line scripts (a file
     that reads `process.argv` or calls `process.exit`), where the console is the user interface.
 
     ## Example
@@ -98,6 +112,20 @@ class ConsoleOnlyCatch(Rule):
             "  // storage may be full or disabled: not worth bothering the user\n  console.warn(err);\n}\n",
             path="app/store.ts",
         ),
+        # The mutation's own onError shows the failure; the catch only stops the rejection.
+        Valid(
+            "export function DeleteRow({ id }: Props) {\n  const { deleteRow } = useDeleteRow(tableId);\n"
+            "  const onClick = async () => {\n    try {\n      await deleteRow({ id });\n"
+            "    } catch (error) {\n      console.error('Failed to delete row', error);\n    }\n  };\n"
+            "  return <button onClick={onClick}>Delete</button>;\n}\n",
+            path="app/DeleteRow.tsx",
+        ),
+        Valid(
+            "const appeal = useOrganizationAppeal(id);\n"
+            "export const submit = (reason: string) =>\n"
+            "  appeal.mutateAsync({ reason }).catch((e) => console.error(e));\n",
+            path="app/appeal.ts",
+        ),
         Valid(
             "try {\n  container.removeChild(element);\n} catch (e) {\n  console.error(e);\n}\n",
             path="app/a11y.ts",
@@ -151,20 +179,65 @@ class ConsoleOnlyCatch(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         if any(marker in source.data for marker in CLI_MARKERS):
             return
-        root = script(source).root
-        if root is None:
-            return
-        for node in walk(root):
+        tree = script(source)
+        from_hooks: set[str] | None = None
+        found = tree.nodes("catch_clause") + tree.nodes("call_expression")
+        for node in sorted(found, key=lambda node: (node.start_byte, -node.end_byte)):
             if node.type == "catch_clause":
                 body = node.child_by_field_name("body")
-                if body is not None and _console_only(body) and not _expected_failure(node):
+                if body is None or not _console_only(body) or _expected_failure(node):
+                    continue
+                from_hooks = _hook_bindings(tree) if from_hooks is None else from_hooks
+                if not _awaits_a_hook(node, from_hooks):
                     yield hit(node, _message("`catch`"), node)
             elif node.type == "call_expression" and method(node) == "catch":
                 handler = _handler(node)
-                if handler is not None and _console_only(handler):
+                if handler is None or not _console_only(handler):
+                    continue
+                from_hooks = _hook_bindings(tree) if from_hooks is None else from_hooks
+                root = _root_name(receiver(node))
+                if root not in from_hooks and not HOOK.match(root):
                     function = node.child_by_field_name("function")
                     where = function.child_by_field_name("property") if function is not None else None
                     yield hit(where or node, _message("`.catch(...)`"), node)
+
+
+def _hook_bindings(tree: Script) -> set[str]:
+    """Names the file binds from a hook's result (``const { deleteItem } = useDeleteItem()``,
+    ``const save = useMutation(...)``): react-query's mutations and most data hooks show their
+    own failures (an ``onError`` toast), so a catch that only logs around them is the guard
+    against an unhandled rejection, not the handling."""
+    names: set[str] = {"mutateAsync"}
+    for node in tree.nodes("variable_declarator"):
+        value = node.child_by_field_name("value")
+        pattern = node.child_by_field_name("name")
+        if value is None or pattern is None or value.type != "call_expression":
+            continue
+        if HOOK.match(callee(value).rpartition(".")[2]):
+            names.update(text(n) for n in walk(pattern) if n.type in BINDINGS)
+    return names
+
+
+def _awaits_a_hook(catch: Node, from_hooks: set[str]) -> bool:
+    """The try block awaits a function that came from a hook (or its ``.mutateAsync``)."""
+    block = catch.parent.child_by_field_name("body") if catch.parent is not None else None
+    if block is None:
+        return False
+    for node in walk(block):
+        if node.type == "await_expression" and node.named_children:
+            awaited = node.named_children[0]
+            root = _root_name(awaited) if awaited.type == "call_expression" else ""
+            if root in from_hooks or HOOK.match(root):
+                return True
+    return False
+
+
+def _root_name(node: Node | None) -> str:
+    """The name a call chain starts from: ``appeal`` for ``appeal.mutateAsync(x).then``."""
+    while node is not None and node.type in ("member_expression", "call_expression"):
+        field = "object" if node.type == "member_expression" else "function"
+        node = node.child_by_field_name(field)
+    return text(node) if node is not None and node.type == "identifier" else ""
 
 
 def _expected_failure(catch: Node) -> bool:

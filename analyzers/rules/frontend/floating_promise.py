@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from typing import ClassVar
@@ -12,7 +13,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import (
     FUNCTIONS,
     arguments,
@@ -49,7 +50,13 @@ class FloatingPromise(Rule):
 
     Only async functions defined in the same file are known to return promises: calls
     of imported functions are not reported (type information would tell; this rule
-    does not guess). A deliberate fire-and-forget says so with `void`.
+    does not guess, and reading the imported module would not say whether the
+    function catches its own errors without parsing it again). A name the file also
+    binds to something else (a parameter, a non-async function or variable, a
+    destructured value, an import) is not known either. Not reported either: an async
+    function that catches, reads an `error` out of what it awaits (openapi-fetch's
+    `{ data, error }`), or only awaits such functions. A deliberate fire-and-forget
+    says so with `void`.
 
     ## Example
     ```tsx
@@ -119,6 +126,37 @@ class FloatingPromise(Rule):
             "  return <div />;\n}\n",
             path="src/Page.tsx",
         ),
+        # The handler calls the component's own ``load``, not the module's async one.
+        Valid(
+            "async function load() {\n  setData(await api.get());\n}\n"
+            "export function Page() {\n  const load = () => setOpen(true);\n"
+            "  return <button onClick={() => { load(); }} />;\n}\n",
+            path="src/Page.tsx",
+        ),
+        Valid(
+            "const refresh = async () => {\n  await api.refresh();\n};\n"
+            "export function useRows() {\n  const { refresh } = useStore();\n"
+            "  useEffect(() => {\n    refresh();\n  }, []);\n}\n",
+            path="src/rows.ts",
+        ),
+        # openapi-fetch answers failures as values, and the function reads them.
+        Valid(
+            "export function OrgAuth() {\n  useEffect(() => {\n    const init = async () => {\n"
+            "      const { data, error } = await api.POST('/v1/auth/start');\n"
+            "      if (error) {\n        setStatus('error');\n        return;\n      }\n"
+            "      setSession(data);\n    };\n    init();\n  }, []);\n  return null;\n}\n",
+            path="src/OrgAuth.tsx",
+        ),
+        # ``add`` only awaits ``save``, which shows its own failures.
+        Valid(
+            "export function Hosts() {\n  const save = useCallback(async (hosts: string[]) => {\n"
+            "    const { error } = await update({ hosts });\n    if (error) {\n      toast(error.detail);\n"
+            "      return false;\n    }\n    return true;\n  }, []);\n"
+            "  const add = useCallback(async () => {\n"
+            "    if (await save([draft])) setDraft('');\n  }, [save]);\n"
+            "  return <input onKeyDown={() => { add(); }} />;\n}\n",
+            path="src/Hosts.tsx",
+        ),
         # Inside another async function the caller may await it later: not this rule's business.
         Valid(
             "async function step() {\n  await api.post();\n}\nasync function run() {\n  step();\n}\n",
@@ -161,13 +199,13 @@ class FloatingPromise(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        root = script(source).root
-        if root is None:
+        tree = script(source)
+        if tree.root is None:
             return
-        known_async: set[str] | None = None
-        handling = _handling_functions(root)
-        for node in walk(root):
-            if node.type != "expression_statement" or not node.named_children:
+        known_async: dict[str, Node] | None = None
+        handling = _handling_functions(tree)
+        for node in tree.nodes("expression_statement"):
+            if not node.named_children:
                 continue
             expression = node.named_children[0]
             if expression.type != "call_expression":
@@ -180,8 +218,11 @@ class FloatingPromise(Rule):
             if not name or "." in name:
                 continue
             if known_async is None:
-                known_async = _async_functions(root)
-            if name in known_async and name not in handling and _watched_place(node):
+                known_async = _async_functions(tree)
+            function = known_async.get(name)
+            if function is None or name in handling or _awaits_only(function, handling):
+                continue
+            if _watched_place(node):
                 yield hit(expression, _call_message(name), node)
 
 
@@ -243,61 +284,106 @@ def _settled_root(call: Node, handling: set[str]) -> bool:
     return name in handling
 
 
-def _handling_functions(root: Node) -> set[str]:
+def _handling_functions(tree: Script) -> set[str]:
     """Names of the file's functions that catch errors themselves (a ``catch`` block or a
-    ``.catch(...)`` in their body): calling them without a catch is fine."""
+    ``.catch(...)`` in their body, or an ``error`` they read): calling them without a catch
+    is fine."""
     names: set[str] = set()
-    for node in walk(root):
+    catches = [node.start_byte for node in tree.nodes("catch_clause")]
+    for node in _declarations(tree):
         function: Node | None = None
         if node.type == "function_declaration":
             function = node
-        elif node.type == "variable_declarator":
+        else:
             value = node.child_by_field_name("value")
             # ``const save = useCallback(async () => {...}, [])`` too.
             if value is not None and value.type == "call_expression":
                 args = arguments(value)
                 value = args[0] if args else None
             function = value if value is not None and value.type in FUNCTIONS else None
-        if function is not None and _catches(function):
+        # A function that reads an ``error`` out of what it awaits (openapi-fetch's
+        # ``{ data, error }``) handles failures as values, as a ``.then`` callback may.
+        if function is not None and (_catches(function, tree.data, catches) or _reads_error(function)):
             names.add(text(node.child_by_field_name("name")))
     return names
 
 
-def _catches(function: Node) -> bool:
+def _declarations(tree: Script) -> list[Node]:
+    """The file's function declarations and variable declarators."""
+    return tree.nodes("function_declaration") + tree.nodes("variable_declarator")
+
+
+def _catches(function: Node, data: bytes, catches: list[int]) -> bool:
+    """``catches``: where the file's ``catch`` clauses start, in order."""
     body = function.child_by_field_name("body")
-    if body is None or body.text is None:
+    if body is None:
         return False
-    return b".catch(" in body.text or any(node.type == "catch_clause" for node in walk(body))
+    if data.find(b".catch(", body.start_byte, body.end_byte) >= 0:
+        return True
+    first = bisect.bisect_left(catches, body.start_byte)
+    return first < len(catches) and catches[first] < body.end_byte
 
 
-def _async_functions(root: Node) -> set[str]:
-    """Names of the file's own async functions: declarations and ``const f = async () =>``."""
-    names: set[str] = set()
-    for node in walk(root):
-        if node.type == "function_declaration" and _is_async(node):
-            names.add(text(node.child_by_field_name("name")))
-        elif node.type == "variable_declarator":
-            value = node.child_by_field_name("value")
-            if value is not None and value.type == "call_expression" and callee(value) in CALLBACK_HOOKS:
-                args = arguments(value)
-                value = args[0] if args else None
-            if value is not None and value.type in FUNCTIONS and _is_async(value):
-                names.add(text(node.child_by_field_name("name")))
+def _async_functions(tree: Script) -> dict[str, Node]:
+    """The file's own async functions by name: declarations and ``const f = async () =>``."""
+    found: dict[str, Node] = {}
+    for node in _declarations(tree):
+        function = node if node.type == "function_declaration" and _is_async(node) else None
+        if node.type == "variable_declarator":
+            function = _async_value(node)
+        if function is not None:
+            found[text(node.child_by_field_name("name"))] = function
     # A name also bound to something that is not async (a parameter, another function) is unsure.
-    return names - _other_bindings(root, names)
+    unsure = _other_bindings(tree, set(found))
+    return {name: function for name, function in found.items() if name not in unsure}
+
+
+def _async_value(declarator: Node) -> Node | None:
+    """The async function of ``const f = async () => ...`` or ``useCallback(async () => ...)``."""
+    value = declarator.child_by_field_name("value")
+    if value is not None and value.type == "call_expression" and callee(value) in CALLBACK_HOOKS:
+        args = arguments(value)
+        value = args[0] if args else None
+    return value if value is not None and value.type in FUNCTIONS and _is_async(value) else None
+
+
+def _awaits_only(function: Node, handling: set[str]) -> bool:
+    """Every ``await`` in the function awaits a function of this file that handles its own
+    failures: then the function cannot reject either (``add`` awaiting ``save``, which shows
+    the error)."""
+    body = function.child_by_field_name("body")
+    awaits = [node for node in walk(body) if node.type == "await_expression"] if body is not None else []
+    if not awaits:
+        return False
+    for node in awaits:
+        awaited = node.named_children[0] if node.named_children else None
+        if awaited is None or awaited.type != "call_expression" or callee(awaited) not in handling:
+            return False
+    return True
 
 
 def _is_async(function: Node) -> bool:
     return any(child.type == "async" for child in function.children)
 
 
-def _other_bindings(root: Node, names: set[str]) -> set[str]:
+def _other_bindings(tree: Script, names: set[str]) -> set[str]:
     unsure: set[str] = set()
-    for node in walk(root):
-        if node.type in ("required_parameter", "optional_parameter", "formal_parameters"):
+    if not names:
+        return unsure
+    for kind in ("required_parameter", "optional_parameter", "formal_parameters"):
+        for node in tree.nodes(kind):
             unsure.update(text(n) for n in walk(node) if n.type in BINDINGS and text(n) in names)
-        elif node.type == "function_declaration" and not _is_async(node):
+    for node in tree.nodes("function_declaration"):
+        if not _is_async(node):
             unsure.add(text(node.child_by_field_name("name")))
+    # ``const load = () => ...`` in a component beside a module's ``async function load``,
+    # ``const { load } = useStore()``, ``import { load } from ...``: another binding of the name.
+    for node in tree.nodes("variable_declarator"):
+        name = node.child_by_field_name("name")
+        if name is not None and not (name.type == "identifier" and _async_value(node) is not None):
+            unsure.update(text(n) for n in walk(name) if n.type in BINDINGS and text(n) in names)
+    for node in tree.nodes("import_specifier"):
+        unsure.update(text(n) for n in walk(node) if n.type == "identifier" and text(n) in names)
     return unsure & names
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 from tree_sitter import Node
@@ -13,7 +14,7 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, script
+from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import arguments, callee, hit, method, receiver, text, walk
 
 ROOT_CALLS = frozenset({"createRoot", "ReactDOM.createRoot", "ReactDOMClient.createRoot"})
@@ -23,11 +24,19 @@ LEGACY_RENDER = frozenset({"ReactDOM.render", "ReactDOM.hydrate"})
 # Sentry's, Next's error files).
 BOUNDARY_MARKS = (b"ErrorBoundary", b"componentDidCatch", b"getDerivedStateFromError", b"withErrorBoundary")
 PAGE_CONTAINER = re.compile(r"getElementById|querySelector|document\.body|\b(?:root|app)\w*\b", re.IGNORECASE)
-RENDER_NEEDLES = (b"createRoot", b"hydrateRoot", b"ReactDOM.render", b"ReactDOM.hydrate")
+RENDER_NEEDLES = (b"createRoot", b"hydrateRoot", b"ReactDOM.render", b"ReactDOM.hydrate", b"react-dom")
 SUFFIXES = (".tsx", ".ts", ".jsx", ".js")
 LAYOUT = re.compile(r"(?:^|/)app/layout\.(?:tsx|jsx|ts|js)$")
 ERROR_FILES = re.compile(r"/(?:global-)?error\.(?:tsx|jsx|ts|js)$")
 IMPORT = re.compile(r"""import\s+(\w+)[^'"]*?from\s+['"](\.[^'"]+)['"]""")
+NAMED_IMPORT = re.compile(r"""import\s+(?:\w+\s*,\s*)?\{([^}]*)\}\s*from\s+['"](\.[^'"]+)['"]""")
+# How a module may name react-dom: ``import * as RD from 'react-dom/client'``, ``import
+# ReactDOMClient from ...``, ``import { createRoot as mount } from ...``, ``require(...)``.
+REACT_DOM = re.compile(
+    r"""(?:import\s+(?!type\b)([^;'"]+?)\s+from|(?:const|let|var)\s+([\w{][^=;]*?)\s*=\s*require\()"""
+    r"""\s*['"]react-dom(?:/client)?['"]"""
+)
+BRACES = re.compile(r"\{([^}]*)\}")
 
 
 class MissingErrorBoundary(Rule):
@@ -47,6 +56,11 @@ class MissingErrorBoundary(Rule):
     `ErrorBoundary`, Sentry's, or a class with `componentDidCatch`) turns that into a
     fallback screen and a report. In the Next.js app router, `app/error.tsx` and
     `app/global-error.tsx` are that boundary.
+
+    react-dom is known under the names the module gives it (`import * as RD from
+    'react-dom/client'`, `import { createRoot as mount }`, `require('react-dom')`), and
+    the rendered component is followed through default and named relative imports
+    (`import { Shell as App } from './Shell'`).
 
     Reported when the change touches the root's render call or the root layout. Not
     reported when the rendered component comes from a path the rule cannot read
@@ -82,6 +96,7 @@ class MissingErrorBoundary(Rule):
     production_only = True
     compare_base = True
     needles = (
+        b"react-dom",
         b"createRoot",
         b"hydrateRoot",
         b"ReactDOM.render",
@@ -125,6 +140,12 @@ class MissingErrorBoundary(Rule):
                 )
             },
         ),
+        # A route segment named ``app`` inside the router: the root's error file covers it.
+        Valid(
+            "export default function Layout({ children }: { children: React.ReactNode }) {\n"
+            "  return <section>{children}</section>;\n}\n",
+            path="web/src/app/settings/app/layout.tsx",
+        ),
         # A widget, not the page.
         Valid(
             "import ReactDOM from 'react-dom';\nimport Icon from './Icon';\n\n"
@@ -132,8 +153,58 @@ class MissingErrorBoundary(Rule):
             path="src/editor/icons.tsx",
             files={"src/editor/Icon.tsx": "export default () => <svg />;\n"},
         ),
+        # The boundary under another name.
+        Valid(
+            "import * as RD from 'react-dom/client';\n"
+            "import { ErrorBoundary as EB } from 'react-error-boundary';\n"
+            "import App from './App';\n\nRD.createRoot(document.getElementById('root')!).render(\n"
+            "  <EB fallback={<Crash />}>\n    <App />\n  </EB>,\n);\n",
+            path="src/main.tsx",
+            files={"src/App.tsx": "export default function App() { return <Routes />; }\n"},
+        ),
+        # A named import of the app, followed: its file holds the boundary.
+        Valid(
+            "import { createRoot as mount } from 'react-dom/client';\n"
+            "import { Shell as App } from './Shell';\n\n"
+            "mount(document.getElementById('root')!).render(<App />);\n",
+            path="src/index.tsx",
+            files={
+                "src/Shell.tsx": (
+                    "export const Shell = () => (\n"
+                    "  <Sentry.ErrorBoundary><Routes /></Sentry.ErrorBoundary>\n);\n"
+                )
+            },
+        ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            "import * as RD from 'react-dom/client';\nimport App from './App';\n\n"
+            "RD.createRoot(document.getElementById('root')!).render(<App />);\n",
+            path="src/main.tsx",
+            files={"src/App.tsx": "export default function App() { return <Routes />; }\n"},
+            line=4,
+        ),
+        Invalid(
+            "import { createRoot as mount } from 'react-dom/client';\nimport { App } from './App';\n\n"
+            "const root = mount(document.getElementById('root'));\nroot.render(<App />);\n",
+            path="src/index.jsx",
+            files={"src/App.jsx": "export function App() { return <Routes />; }\n"},
+            line=5,
+        ),
+        Invalid(
+            "import ReactDom from 'react-dom';\nimport App from './App';\n\n"
+            "ReactDom.render(<App />, document.getElementById('app'));\n",
+            path="src/index.js",
+            files={"src/App.js": "export default function App() { return <Routes />; }\n"},
+            line=4,
+        ),
+        Invalid(
+            "import App from './App';\n\nconst Dom = require('react-dom/client');\n"
+            "Dom.hydrateRoot(document.getElementById('root'), <App />);\n",
+            path="src/entry.js",
+            files={"src/App.js": "export default function App() { return <Routes />; }\n"},
+            line=4,
+        ),
         Invalid(
             "import { createRoot } from 'react-dom/client';\nimport App from './App';\n\n"
             "createRoot(document.getElementById('root')!).render(<App />);\n",
@@ -165,28 +236,26 @@ class MissingErrorBoundary(Rule):
     def more_context(self, ctx: Context) -> Iterator[str]:
         """The local component a changed root renders, and the folder of a changed root layout."""
         for path in ctx.changes.files:
-            if LAYOUT.search(path):
+            if _root_layout(path):
                 yield posixpath.dirname(path) + "/"
                 continue
             source = ctx.source(path) if path.endswith(SUFFIXES) else None
-            if source is None or (b"createRoot" not in source.data and b"ReactDOM" not in source.data):
+            if source is None or not any(needle in source.data for needle in RENDER_NEEDLES):
                 continue
-            for _, specifier in IMPORT.findall(source.text):
+            for specifier in _local_imports(source.text).values():
                 yield from _candidates(path, specifier)
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        if LAYOUT.search(source.path):
+        if _root_layout(source.path):
             yield from self._check_layout(source, ctx)
             return
         if not any(call in source.data for call in RENDER_NEEDLES):
             return  # the needles let layouts in ("children"): no root render here
         if any(mark in source.data for mark in BOUNDARY_MARKS):
             return
-        root = script(source).root
-        if root is None:
-            return
-        imports = dict(IMPORT.findall(source.text))
-        for call, rendered in _renders(root):
+        tree = script(source)
+        imports = _local_imports(source.text)
+        for call, rendered in _renders(tree, _render_calls(source.text)):
             if not _has_boundary(rendered, source.path, imports, ctx):
                 yield hit(call, _root_message(), call.parent or call)
 
@@ -215,6 +284,12 @@ class MissingErrorBoundary(Rule):
             )
 
 
+def _root_layout(path: str) -> bool:
+    """``app/layout.tsx`` of a Next.js router; not the layout of a route segment that is itself
+    named ``app`` (``app/settings/app/layout.tsx``), which the root's error file covers."""
+    return LAYOUT.search(path) is not None and "app" not in path.split("/")[:-2]
+
+
 def _root_message() -> str:
     return (
         "this React root renders the app with no error boundary: an error while rendering unmounts "
@@ -222,16 +297,59 @@ def _root_message() -> str:
     )
 
 
-def _renders(root: Node) -> Iterator[tuple[Node, Node]]:
+@dataclass(frozen=True)
+class RenderCalls:
+    """The names a module calls react-dom's root functions by."""
+
+    root: frozenset[str]
+    hydrate: frozenset[str]
+    legacy: frozenset[str]
+
+
+def _render_calls(source_text: str) -> RenderCalls:
+    root, hydrate, legacy = set(ROOT_CALLS), set(HYDRATE_CALLS), set(LEGACY_RENDER)
+    for clause in (a or b for a, b in REACT_DOM.findall(source_text)):
+        named = BRACES.search(clause)
+        for part in named.group(1).split(",") if named else ():
+            # ``createRoot as mount`` (import) or ``createRoot: mount`` (require)
+            words = re.findall(r"\w+", part)
+            if not words:
+                continue
+            imported, local = words[0], words[-1]
+            if imported == "createRoot":
+                root.add(local)
+            elif imported == "hydrateRoot":
+                hydrate.add(local)
+            elif imported in ("render", "hydrate"):
+                legacy.add(local)
+        for module in re.findall(r"\w+", BRACES.sub("", clause)):
+            if module not in ("as", "type"):
+                root.add(f"{module}.createRoot")
+                hydrate.add(f"{module}.hydrateRoot")
+                legacy.update((f"{module}.render", f"{module}.hydrate"))
+    return RenderCalls(frozenset(root), frozenset(hydrate), frozenset(legacy))
+
+
+def _local_imports(source_text: str) -> dict[str, str]:
+    """Local names of the module's relative imports, default and named (``{ App as Shell }``),
+    with the specifier each comes from."""
+    imports = dict(IMPORT.findall(source_text))
+    for names, specifier in NAMED_IMPORT.findall(source_text):
+        for part in names.split(","):
+            words = re.findall(r"\w+", part)
+            if words and words[0] != "type":
+                imports.setdefault(words[-1], specifier)
+    return imports
+
+
+def _renders(tree: Script, calls: RenderCalls) -> Iterator[tuple[Node, Node]]:
     """Each root render call with the JSX it renders."""
     roots = {
         text(node.child_by_field_name("name"))
-        for node in walk(root)
-        if node.type == "variable_declarator" and _is_root_call(node.child_by_field_name("value"))
+        for node in tree.nodes("variable_declarator")
+        if _is_root_call(node.child_by_field_name("value"), calls)
     }
-    for node in walk(root):
-        if node.type != "call_expression":
-            continue
+    for node in tree.nodes("call_expression"):
         args = arguments(node)
         rendered: Node | None = None
         container: Node | None = None
@@ -239,13 +357,13 @@ def _renders(root: Node) -> Iterator[tuple[Node, Node]]:
             target = receiver(node)
             if target is not None and target.type == "identifier" and text(target) in roots:
                 rendered, container = (args[0] if args else None), target
-            elif _is_root_call(target):
+            elif _is_root_call(target, calls):
                 root_args = arguments(target) if target is not None else []
                 rendered, container = (args[0] if args else None), (root_args[0] if root_args else None)
         name = callee(node)
-        if name in HYDRATE_CALLS and len(args) > 1:
+        if name in calls.hydrate and len(args) > 1:
             rendered, container = args[1], args[0]
-        elif name in LEGACY_RENDER and len(args) > 1:
+        elif name in calls.legacy and len(args) > 1:
             rendered, container = args[0], args[1]
         if rendered is not None and rendered.type.startswith("jsx") and _page_root(container, roots):
             yield node, rendered
@@ -261,8 +379,8 @@ def _page_root(container: Node | None, roots: set[str]) -> bool:
     return PAGE_CONTAINER.search(text(container)) is not None
 
 
-def _is_root_call(node: Node | None) -> bool:
-    return node is not None and node.type == "call_expression" and callee(node) in ROOT_CALLS
+def _is_root_call(node: Node | None, calls: RenderCalls) -> bool:
+    return node is not None and node.type == "call_expression" and callee(node) in calls.root
 
 
 def _has_boundary(rendered: Node, path: str, imports: dict[str, str], ctx: Context) -> bool:

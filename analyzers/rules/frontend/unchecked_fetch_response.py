@@ -19,7 +19,6 @@ from faultline.analyzers.lib.typescript.nodes import (
     callee,
     enclosing_function,
     hit,
-    line,
     method,
     text,
     walk,
@@ -30,8 +29,6 @@ BODY_READS = frozenset({"json", "text", "blob", "arrayBuffer", "formData"})
 LOCAL_URL = re.compile(
     r"data_?ur[li]|^[`'\"](data|blob):|blob_?ur[li]|objectur[li]|createObjectURL", re.IGNORECASE
 )
-CREDENTIALS = (b"Authorization", b"Bearer", b"withCredentials", b"token")
-HANDLES_401 = (b"401", b"interceptors.response", b"efresh", b"nauthorized", b"UNAUTHORIZED")
 # Reading any of these means the author looked at how the request went.
 STATUS_FIELDS = frozenset({"ok", "status", "statusText"})
 
@@ -57,10 +54,6 @@ class UncheckedFetchResponse(Rule):
     `checkStatus(res)` that throws on `!res.ok`), returned or stored; a `fetch` of a
     data or blob URL made in the page; and calls of a project's own wrapper instead of
     `fetch`.
-
-    An `axios` instance created in a module that sends credentials (`Authorization`,
-    a token, `withCredentials`) and never mentions a 401, a response interceptor or a
-    refresh is a notice: the report's "no automatic token refresh on 401 responses".
 
     ## Example
     ```typescript
@@ -93,21 +86,9 @@ class UncheckedFetchResponse(Rule):
     patterns = SCRIPT_PATTERNS
     production_only = True
     compare_base = True
-    needles = (b"fetch(", b"axios.create(")
+    needles = (b"fetch(",)
 
     VALID: ClassVar[list[Valid]] = [
-        Valid(
-            "export const api = axios.create({ headers: { Authorization: `Bearer ${getToken()}` } });\n"
-            "api.interceptors.response.use(undefined, async (error) => {\n"
-            "  if (error.response?.status === 401) {\n    await refreshToken();\n"
-            "    return api.request(error.config);\n  }\n  throw error;\n});\n",
-            path="src/api/client.ts",
-        ),
-        # No credentials: a public API.
-        Valid(
-            "export const weather = axios.create({ baseURL: 'https://api.weather.example' });\n",
-            path="src/w.ts",
-        ),
         Valid(
             "async function load() {\n  const res = await fetch('/api/docs');\n"
             "  if (!res.ok) throw new Error(`${res.status}`);\n  return res.json();\n}\n",
@@ -147,15 +128,6 @@ class UncheckedFetchResponse(Rule):
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
-        # The report's item 2: no automatic token refresh on 401 responses.
-        Invalid(
-            "import axios from 'axios';\n\nexport const api = axios.create({\n  baseURL: '/api',\n"
-            "  headers: { Authorization: `Bearer ${getToken()}` },\n});\n",
-            path="src/api/client.ts",
-            line=3,
-            severity=Severity.NOTICE,
-            message="nothing in its module handles a 401",
-        ),
         Invalid(
             "async function loadDocuments() {\n"
             "  const res = await fetch('/api/documents', {\n"
@@ -189,35 +161,13 @@ class UncheckedFetchResponse(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
-        root = script(source).root
-        if root is None:
-            return
-        no_refresh = _authenticated_without_401(source.data)
-        for node in walk(root):
-            if node.type != "call_expression":
-                continue
+        tree = script(source)
+        for node in tree.nodes("call_expression"):
             name = callee(node)
             if name in FETCHES and not _local_url(node):
                 read = _unchecked_read(node)
                 if read is not None:
                     yield _hit(node, read)
-            elif name == "axios.create" and no_refresh:
-                yield Hit(
-                    line(node),
-                    "this axios instance sends credentials but nothing in its module handles a 401: "
-                    "an expired token fails every request until the user reloads; add a response "
-                    "interceptor that refreshes the token (or sends the user to log in) on 401",
-                    severity=Severity.NOTICE,
-                    statement=(line(node), line(node)),
-                )
-
-
-def _authenticated_without_401(data: bytes) -> bool:
-    """A module that sends credentials and never mentions a 401, an interceptor of responses
-    or a refresh: the report's "no automatic token refresh on 401"."""
-    if not any(word in data for word in CREDENTIALS):
-        return False
-    return not any(word in data for word in HANDLES_401)
 
 
 def _local_url(call: Node) -> bool:
