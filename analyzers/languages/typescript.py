@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 # A line this long is a bundle or generated data, not code someone reviews line by line.
 MINIFIED_LINE_CHARS = 1000
+# Shorter bundles (a bundler's small chunks, `clipboard.26e62f1b.js`) are told by a long line of
+# dense code: statements packed with almost no white space. A long string (a data URI, a key)
+# has no statements in it, so a hand-written file holding one is still read.
+DENSE_LINE_CHARS = 300
+DENSE_MAX_SPACE = 0.08
+DENSE_MIN_STATEMENTS = 5
 # A folder of built, vendored or installed code, and minified files: never a change to review.
 GENERATED_GLOBS = (
     "*.min.js",
@@ -127,7 +133,15 @@ def _parser(grammar: str) -> tree_sitter.Parser:
 
 
 def minified(text: str) -> bool:
-    return any(len(line) > MINIFIED_LINE_CHARS for line in text.splitlines())
+    return any(_bundled(line) for line in text.splitlines() if len(line) > DENSE_LINE_CHARS)
+
+
+def _bundled(line: str) -> bool:
+    if len(line) > MINIFIED_LINE_CHARS:
+        return True
+    spaces = line.count(" ") + line.count("\t")
+    statements = line.count(";") + line.count("{")
+    return spaces < DENSE_MAX_SPACE * len(line) and statements >= DENSE_MIN_STATEMENTS
 
 
 def _parse_with(grammar: str) -> Callable[[str, str], Script]:

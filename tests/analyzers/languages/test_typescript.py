@@ -85,3 +85,24 @@ def test_built_vendored_and_test_files_are_not_production(path: str) -> None:
 def test_a_minified_file_is_read_as_empty() -> None:
     code = ("try{a()}catch(e){console.error(e)};" * 100).encode()
     assert script(SourceFile("src/app.js", code)).root is None
+
+
+def test_a_bundler_chunk_with_short_lines_is_read_as_empty() -> None:
+    # A built chunk of a few hundred characters a line: dense statements, hardly a space.
+    body = "function r(a){const t=u(a);t.then(c=>{c.x=1});return t}"
+    chunk = 'import{a as u}from"./index.94b01c79.js";' + body * 6
+    assert 300 < len(chunk) < 1000
+    assert script(SourceFile("static/assets/clipboard.26e62f1b.js", chunk.encode())).root is None
+
+
+def test_a_long_string_in_written_code_does_not_make_a_bundle() -> None:
+    data = "iVBORw0KGgo" * 60
+    code = f'const logo = "data:image/png;base64,{data}";\nexport function f() {{ return logo; }}\n'
+    assert script(SourceFile("src/logo.ts", code.encode())).root is not None
+
+
+def test_a_long_line_of_written_code_with_spaces_is_read() -> None:
+    columns = ", ".join(f'{{ key: "c{i}", label: "Column {i}" }}' for i in range(12))
+    line = f"const columns = [{columns}];\n"
+    assert len(line) > 300
+    assert script(SourceFile("src/columns.ts", line.encode())).root is not None
