@@ -41,6 +41,7 @@ class Rendering:
         if self.root is None or self.cwd is None:
             return path
         return Path(os.path.relpath(self.root / path, self.cwd)).as_posix()
+
     # The CLI's links: the repository's pages, or FAULTLINE_DOCS_URL's.
     links: RuleLinks = field(default_factory=RuleLinks.from_env)
 
