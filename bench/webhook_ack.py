@@ -112,13 +112,15 @@ def receiver_main(port: int) -> None:
     """The web app over the SQLite queue, no worker started."""
     import uvicorn
 
-    from faultline.app.cli.serve import configure_logging, load_settings, open_queue
+    from faultline.app.cli.serve import configure_logging, freeze_startup_objects, load_settings, open_queue
     from faultline.app.web.server import create_app
 
     settings = load_settings()
     configure_logging(json_lines=True)
     queue = open_queue(settings)
-    uvicorn.Server(uvicorn_config(create_app(settings, queue=queue), port)).run()
+    server = uvicorn.Server(uvicorn_config(create_app(settings, queue=queue), port))
+    freeze_startup_objects()
+    server.run()
 
 
 def peer_main(port: int, secret: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -75,8 +75,13 @@ def pull_key(request: AnalysisRequest) -> str | None:
     return leases.pull_key(request.installation_id, request.owner, request.repo, request.pull_number)
 
 
+_REQUEST_FIELDS = tuple(field.name for field in fields(AnalysisRequest))
+
+
 def request_to_json(request: AnalysisRequest) -> str:
-    return json.dumps(asdict(request), separators=(",", ":"))
+    # Every field is plain data: no need for asdict's deep copy (a tenth of a delivery's CPU).
+    values = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+    return json.dumps(values, separators=(",", ":"))
 
 
 def request_from_json(text: str | bytes) -> AnalysisRequest:
