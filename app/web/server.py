@@ -238,9 +238,9 @@ def _admitter(queue: Queue | None) -> Admit:
 
 class App(FastAPI):
     """FastAPI, with deliveries sent to the receiver ahead of FastAPI's telemetry check,
-    middleware, routing, dependency solving and per-request exit stacks: together they cost
-    more CPU than the receiver's own work, on the path GitHub times and at the rate GitHub
-    sends. Everything else is FastAPI's."""
+    middleware, routing, dependency solving and per-request exit stacks: a good part of the
+    CPU a delivery took, on the path GitHub times and at the rate GitHub sends (the receiver
+    catches its own errors). Everything else is FastAPI's."""
 
     receiver: WebhookReceiver | None = None
 

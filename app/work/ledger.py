@@ -97,6 +97,10 @@ class LedgerStore(Protocol):
         """Record the run and queue its message at once; False when this delivery was seen."""
         ...
 
+    def admit_many(self, items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        """``admit`` each, in one write to the store (``group_commit.py``)."""
+        ...
+
     def claim(self, run_id: str, owner: str, lease_until: float, now: float) -> Claim | None:
         """Lease a run that is due, or whose lease expired; None when it is not claimable."""
         ...
@@ -169,35 +173,42 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
     ]
 
     def admit(self, request: AnalysisRequest, message: bytes) -> bool:
+        return self.admit_many([(request, message)])[0]
+
+    def admit_many(self, items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        """``admit`` each, in one transaction: one commit (one fsync) for all of them."""
         now = time.time()
         with self.db(commit=True) as cursor:
             cursor.execute(
                 "delete from run where queue = ? and state = ? and received < ?",
                 (self.name, DONE, now - MEMORY.total_seconds()),
             )
-            cursor.execute(
-                "insert or ignore into run (queue, run_id, trigger, repository, pull_number, head_sha, "
-                "pull_key, received, state, due, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.name,
-                    request.delivery_id,
-                    request.trigger,
-                    f"{request.owner}/{request.repo}",
-                    request.pull_number,
-                    request.head_sha,
-                    pull_key(request),
-                    now,
-                    QUEUED,
-                    now,
-                    request_to_json(request),
-                ),
-            )
-            if cursor.rowcount == 0:
-                return False
-            cursor.execute(
-                "insert into task (queue, data, priority) values (?, ?, 0)",
-                (self.name, self.to_blob(message)),
-            )
+            return [self._admit(cursor, request, message, now) for request, message in items]
+
+    def _admit(self, cursor: Any, request: AnalysisRequest, message: bytes, now: float) -> bool:
+        cursor.execute(
+            "insert or ignore into run (queue, run_id, trigger, repository, pull_number, head_sha, "
+            "pull_key, received, state, due, payload) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.name,
+                request.delivery_id,
+                request.trigger,
+                f"{request.owner}/{request.repo}",
+                request.pull_number,
+                request.head_sha,
+                pull_key(request),
+                now,
+                QUEUED,
+                now,
+                request_to_json(request),
+            ),
+        )
+        if cursor.rowcount == 0:
+            return False
+        cursor.execute(
+            "insert into task (queue, data, priority) values (?, ?, 0)",
+            (self.name, self.to_blob(message)),
+        )
         return True
 
     def claim(self, run_id: str, owner: str, lease_until: float, now: float) -> Claim | None:

@@ -12,14 +12,11 @@ Redis must keep what it is told across a restart for the ledger to be the truth:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
-import redis.asyncio
 from huey.storage import RedisStorage
 from redis import ConnectionPool
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -176,20 +173,6 @@ def connection_pool(url: str) -> ConnectionPool:
     )
 
 
-def async_connection_pool(url: str) -> redis.asyncio.ConnectionPool:
-    """The same, for a client on an event loop. Its connections skip ``CLIENT SETINFO``: the
-    receiver opens one per delivery in flight, and naming the library reads its metadata
-    from disk each time."""
-    return redis.asyncio.ConnectionPool.from_url(
-        url,
-        retry=AsyncRetry(ExponentialBackoff(cap=2.0, base=0.05), RECONNECT_TRIES),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=5,
-        socket_connect_timeout=2,
-        driver_info=None,
-    )
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -246,6 +229,14 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
     def admit(self, request: AnalysisRequest, message: bytes) -> bool:
         keys, args = self.admit_call(request, message)
         return bool(self._admit(keys=keys, args=args))
+
+    def admit_many(self, items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        """``admit`` each, in one round trip (a pipeline of scripts, each atomic)."""
+        pipe = self.conn.pipeline(transaction=False)
+        for request, message in items:
+            keys, args = self.admit_call(request, message)
+            self._admit(keys=keys, args=args, client=pipe)
+        return [bool(admitted) for admitted in pipe.execute()]
 
     def admit_call(self, request: AnalysisRequest, message: bytes) -> tuple[list[str], list[Any]]:
         """The keys and arguments of the admit script."""
@@ -341,28 +332,3 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
         pipe.zcard(self.runs_key)
         queued, leased, total = pipe.execute()
         return {QUEUED: int(queued), LEASED: int(leased), DONE: max(0, int(total) - queued - leased)}
-
-
-class AsyncAdmission:
-    """``admit`` from an event loop (the receiver's): the same script over ``redis.asyncio``,
-    so a delivery costs the web process no thread hop. A client per event loop, since its
-    connections belong to the loop that opened them; ``close`` on the loop that used it."""
-
-    def __init__(self, ledger: RedisLedger, url: str) -> None:
-        self._ledger = ledger
-        self._url = url
-        self._clients: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any]] = {}
-
-    async def admit(self, request: AnalysisRequest, message: bytes) -> bool:
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            client = redis.asyncio.Redis(connection_pool=async_connection_pool(self._url))
-            self._clients[loop] = (client, client.register_script(_ADMIT))
-        _client, script = self._clients[loop]
-        keys, args = self._ledger.admit_call(request, message)
-        return bool(await script(keys=keys, args=args))
-
-    async def close(self) -> None:
-        opened = self._clients.pop(asyncio.get_running_loop(), None)
-        if opened is not None:
-            await opened[0].aclose()

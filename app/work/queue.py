@@ -25,9 +25,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-import anyio.to_thread
 import structlog
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
@@ -37,12 +36,10 @@ from faultline.app.observe import metrics
 from faultline.app.settings import Settings
 from faultline.app.work import policy
 from faultline.app.work.crash import crash_point
+from faultline.app.work.group_commit import GroupCommit
 from faultline.app.work.ledger import Claim, LedgerStore, RunRecord, SqliteLedger, pull_key
 from faultline.app.work.request import AnalysisRequest, RunOutcome
 from faultline.app.work.serializer import JsonSerializer
-
-if TYPE_CHECKING:
-    from faultline.app.work.ledger_redis import AsyncAdmission
 
 TASK_NAME = "faultline.run"
 QUEUE_NAME = "faultline"
@@ -139,7 +136,7 @@ class JobQueue:
         self._give_up = give_up
         self.huey = open_huey(settings)
         self.store: LedgerStore = self.huey.storage
-        self._admission = _admission(settings, self.store)
+        self._admission = GroupCommit(self.store.admit_many)
         self._task = self.huey.task(retries=0, name=TASK_NAME)(self._execute)
         self.huey.on_startup("faultline-priority")(_lower_priority)  # in each worker thread
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -157,15 +154,13 @@ class JobQueue:
         return self.store.admit(request, self._message(request))
 
     async def admit(self, request: AnalysisRequest) -> bool:
-        """``enqueue`` from the event loop: over Redis without leaving it."""
-        if self._admission is None:
-            return await anyio.to_thread.run_sync(self.enqueue, request)
+        """``enqueue`` from the event loop, with the deliveries arriving meanwhile in one write
+        (``group_commit.py``)."""
         return await self._admission.admit(request, self._message(request))
 
     async def close_async(self) -> None:
         """Close what ``admit`` opened on the running loop."""
-        if self._admission is not None:
-            await self._admission.close()
+        await self._admission.close()
 
     def _message(self, request: AnalysisRequest) -> bytes:
         message: bytes = self.huey.serialize_task(self._task.s(request.delivery_id))
@@ -395,15 +390,6 @@ def _lower_priority() -> None:
     thread = threading.get_native_id()
     niceness = os.getpriority(os.PRIO_PROCESS, thread)
     os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness + WORKER_NICENESS))
-
-
-def _admission(settings: Settings, store: LedgerStore) -> AsyncAdmission | None:
-    if settings.redis_url is None:
-        return None
-    from faultline.app.work.ledger_redis import AsyncAdmission, RedisLedger
-
-    assert isinstance(store, RedisLedger)
-    return AsyncAdmission(store, settings.redis_url.get_secret_value())
 
 
 def _newer_head(newest: str | None, mine: str | None, received: float, record: RunRecord) -> bool:
