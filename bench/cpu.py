@@ -13,16 +13,19 @@ from collections.abc import Mapping
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process has used so far (its threads included)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU seconds the process has used so far (its threads included), or one
+    of its threads (``thread`` = its id; the main thread's is the pid)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path, encoding="ascii") as handle:
         # The command name (field 2) may hold spaces: the fields that follow come after ")".
         fields = handle.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def snapshot(pids: Mapping[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+    """CPU seconds by name; a name ending in ``:main`` is the main thread of that pid."""
+    return {name: cpu_seconds(pid, pid if name.endswith(":main") else None) for name, pid in pids.items()}
 
 
 def per_thousand(before: Mapping[str, float], after: Mapping[str, float], count: int) -> dict[str, float]:
