@@ -286,6 +286,9 @@ def create_app(settings: Settings, *, queue: Queue | None = None) -> App:
     app.receiver = receiver  # POST /webhook and POST /
     app.mount("/static", StaticFiles(packages=[("faultline.app.web", "static")]), name="static")
     app.add_exception_handler(Exception, _internal_error)
+    # Reached only by other methods (App sends POSTs to the receiver first): they get a 405.
+    app.add_api_route("/webhook", receiver.receive, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/", receiver.receive, methods=["POST"], include_in_schema=False)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
