@@ -11,7 +11,8 @@ request a signed ``pull_request.opened`` delivery from C concurrent clients:
 The clients run in a process of their own (``bench/ack_client.py``), apart from the simulator
 in this one: the simulator's work for the workers is not counted as the server's latency.
 
-Prints, per mode: acknowledgement p50/p95/p99, deliveries per second, the time until every
+Prints, per mode: acknowledgement p50/p95/p99, deliveries per second, the CPU seconds per
+1,000 deliveries of each server process while they were sent, the time until every
 check run is completed, and the counts that must be exact: completed check runs = distinct
 heads, duplicate comments 0, lost heads 0, in progress 0.
 
@@ -36,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import cpu  # noqa: E402
 from bench.deployment import Deployment, delivery_headers  # noqa: E402
 from tests.app.sim_fixtures import FULL_NAME, OWNER  # noqa: E402
 from tests.github_sim import GitHubSim, PullRequest, running_sim  # noqa: E402
@@ -121,9 +123,12 @@ def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Pa
         ]
         deployment = Deployment(mode, sim, running.base_url, folder, workers)
         try:
+            pids = {name: process.pid for name, process in deployment.processes.items()}
+            before = cpu.snapshot(pids)
             started = time.perf_counter()
             acks = send_all(deployment.url, sim.app.webhook_secret, bodies, clients, folder)
             sent = time.perf_counter() - started
+            used = cpu.per_thousand(before, cpu.snapshot(pids), len(bodies))
             figures = wait_done(lambda: counts(sim, pulls))
             finished = time.perf_counter() - started
         finally:
@@ -136,6 +141,8 @@ def measure(mode: str, pulls_wanted: int, clients: int, workers: int, folder: Pa
         f"ack ms p50/p95/p99 {percentile(ms, 0.5):.0f}/{percentile(ms, 0.95):.0f}/{percentile(ms, 0.99):.0f}"
         f" (mean {statistics.mean(ms):.0f}); {len(bodies) / sent:.0f} deliveries/s"
     )
+    cells = ", ".join(f"{name} {seconds:.2f}" for name, seconds in used.items())
+    print(f"CPU seconds per 1,000 deliveries while they were sent: {cells}")
     print(f"every check run completed after {finished:.1f} s")
     print(
         f"completed check runs {figures['completed']} = distinct heads {figures['heads']}"

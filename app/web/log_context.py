@@ -7,9 +7,31 @@ uses: ``repo``, ``pull``, ``head_sha``; ``action`` beside structlog's ``event``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
+
+from faultline.app.web.webhooks import CheckRunEvent, Delivery, IssueCommentEvent, PullRequestEvent
 
 Fields = dict[str, str | int | None]
+# Where GitHub posts deliveries: the App's webhook URL may be the server's root.
+WEBHOOK_PATHS = frozenset({"/webhook", "/"})
+
+
+class QuietDeliveries(logging.Filter):
+    """Drops uvicorn's access line of a delivery: the receiver's own line says more (the
+    delivery, event, repository, pull request and status), and every line is CPU the
+    receiver spends on each delivery, at the rate GitHub sends them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's access line: client, method, path with query, HTTP version, status.
+        if isinstance(args, tuple) and len(args) == 5 and args[1] == "POST":
+            return urlsplit(str(args[2])).path not in WEBHOOK_PATHS
+        return True
+
+
+QUIET_DELIVERIES = QuietDeliveries()
 
 
 def delivery_fields(payload: Any) -> Fields:
@@ -23,6 +45,22 @@ def delivery_fields(payload: Any) -> Fields:
         "pull": pull,
         "head_sha": head_sha,
     }
+
+
+def model_fields(delivery: Delivery) -> Fields:
+    """The same fields, from a delivery read into its event's model (``read_delivery``)."""
+    pull: int | None = None
+    head_sha: str | None = None
+    if isinstance(delivery, PullRequestEvent):
+        pull, head_sha = delivery.pull_request.number, delivery.pull_request.head.sha
+    elif isinstance(delivery, IssueCommentEvent):
+        pull = delivery.issue.number
+    else:
+        check = delivery.check_run if isinstance(delivery, CheckRunEvent) else delivery.check_suite
+        pull = check.pull_requests[0].number if check.pull_requests else None
+        head_sha = check.head_sha
+    repo = delivery.repository.full_name
+    return {"action": delivery.action, "repo": repo, "pull": pull, "head_sha": head_sha}
 
 
 def _pull_and_head(payload: dict[str, Any]) -> tuple[int | None, str | None]:

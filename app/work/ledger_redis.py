@@ -227,6 +227,19 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
         return f"{self.prefix}run:{run_id}"
 
     def admit(self, request: AnalysisRequest, message: bytes) -> bool:
+        keys, args = self.admit_call(request, message)
+        return bool(self._admit(keys=keys, args=args))
+
+    def admit_many(self, items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        """``admit`` each, in one round trip (a pipeline of scripts, each atomic)."""
+        pipe = self.conn.pipeline(transaction=False)
+        for request, message in items:
+            keys, args = self.admit_call(request, message)
+            self._admit(keys=keys, args=args, client=pipe)
+        return [bool(admitted) for admitted in pipe.execute()]
+
+    def admit_call(self, request: AnalysisRequest, message: bytes) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the admit script."""
         key = pull_key(request)
         keys = [
             self._run(request.delivery_id),
@@ -247,7 +260,7 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
             message,
             MEMORY_MS,
         ]
-        return bool(self._admit(keys=keys, args=args))
+        return keys, args
 
     def claim(self, run_id: str, owner: str, lease_until: float, now: float) -> Claim | None:
         keys = [self._run(run_id), self.queued_key, self.leased_key, f"{self.prefix}owner:{owner}"]

@@ -4,6 +4,8 @@ deadline, runs of one pull request that never overlap, a shutdown that hands run
 
 from __future__ import annotations
 
+import asyncio
+import os
 import pickle
 import subprocess
 import sys
@@ -22,8 +24,16 @@ from huey.registry import Message
 
 from faultline.app.github.client import TransientGitHubError
 from faultline.app.settings import Settings
+from faultline.app.work.group_commit import GroupCommit
 from faultline.app.work.ledger import DONE, QUEUED
-from faultline.app.work.queue import TASK_NAME, JobQueue, StoreLeases, is_transient, retry_after
+from faultline.app.work.queue import (
+    TASK_NAME,
+    WORKER_NICENESS,
+    JobQueue,
+    StoreLeases,
+    is_transient,
+    retry_after,
+)
 from faultline.app.work.request import AnalysisRequest, RunOutcome
 from tests.app.conftest import MakeSettings
 from tests.app.queue_worker import REQUEST, STARTED_FILE
@@ -127,6 +137,70 @@ def test_enqueue_stores_the_run_once_per_delivery(
     assert queue.stats().pending == 2
     # Remembered across a restart too.
     assert not make_queue(make_settings, store, queues).enqueue(request("d-1"))
+
+
+def test_deliveries_admitted_together_are_written_in_groups_each_stored_once(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    queue = make_queue(make_settings, store, queues)
+    writes: list[int] = []
+    admit_many = queue.store.admit_many
+
+    def counted(items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        writes.append(len(items))
+        return admit_many(items)
+
+    queue._admission = GroupCommit(counted)
+    # 40 deliveries at once, one of them twice in the same group, one seen before.
+    assert queue.enqueue(request("seen"))
+    ids = [f"d-{number}" for number in range(40)] + ["d-7", "seen"]
+
+    async def admit_all() -> list[bool]:
+        return await asyncio.gather(*(queue.admit(request(run_id, pull=n)) for n, run_id in enumerate(ids)))
+
+    admitted = asyncio.run(admit_all())
+    assert admitted == [True] * 40 + [False, False]
+    assert sum(writes) == len(ids) and len(writes) < len(ids) / 4
+    assert queue.stats().pending == 41
+    assert {run.run_id for run in queue.recent(100)} == {*ids}
+
+
+def test_a_failed_group_write_fails_every_delivery_in_it_and_stores_none(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    queue = make_queue(make_settings, store, queues)
+
+    def full_disk(items: list[tuple[AnalysisRequest, bytes]]) -> list[bool]:
+        raise OSError(28, "No space left on device")
+
+    queue._admission = GroupCommit(full_disk)
+
+    async def admit_two() -> list[bool | BaseException]:
+        return await asyncio.gather(
+            queue.admit(request("a")), queue.admit(request("b")), return_exceptions=True
+        )
+
+    assert all(isinstance(outcome, OSError) for outcome in asyncio.run(admit_two()))
+    assert queue.recent(10) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_jobs_run_at_a_lower_priority_than_the_receiver(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    niceness: list[int] = []
+
+    def runner(settings: Settings, job: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return RunOutcome("success")
+
+    queue = JobQueue(make_settings(redis_url=store, **FAST), runner=runner)
+    start(queue, queues, store)
+    queue.enqueue(request())
+    wait_for(lambda: bool(niceness), "the run")
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert niceness == [min(19, here + WORKER_NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # this thread's is unchanged
 
 
 def test_a_duplicate_delivery_runs_once(

@@ -313,6 +313,13 @@ def test_webhook_is_also_accepted_at_the_root(served: Served) -> None:
     assert len(served.queued()) == 1
 
 
+def test_other_methods_on_the_webhook_are_405_and_the_home_page_is_still_served(served: Served) -> None:
+    assert httpx.get(f"{served.url}/webhook").status_code == 405
+    assert httpx.put(f"{served.url}/webhook", content=b"{}").status_code == 405
+    assert httpx.get(f"{served.url}/").status_code == 200
+    assert served.queued() == []
+
+
 # Failures inside the server.
 
 

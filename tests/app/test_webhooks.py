@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from faultline.app.web.webhooks import PayloadError, Skip, request_for, sign, signature_matches
+from faultline.app.web.log_context import delivery_fields, model_fields
+from faultline.app.web.webhooks import (
+    HANDLED_EVENTS,
+    PayloadError,
+    Skip,
+    read_delivery,
+    request_for,
+    sign,
+    signature_matches,
+)
+from faultline.app.web.webhooks import decide as decide_read
 from faultline.app.work.request import AnalysisRequest
 from tests.app.conftest import APP_ID
 from tests.app.payloads import INSTALLATION_ID, example, recheck_comment
@@ -262,3 +274,52 @@ def test_fields_not_read_may_be_missing_or_extra() -> None:
     request = decide("pull_request", payload)
     assert isinstance(request, AnalysisRequest)
     assert (request.owner, request.repo, request.pull_number, request.head_sha) == ("o", "r", 5, "abc")
+
+
+# Read straight from the body (the receiver's common case): the same as from the whole payload.
+
+EXAMPLES = sorted(path.stem for path in (Path(__file__).parents[1] / "data" / "webhooks").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_a_delivery_read_from_its_body_decides_as_its_whole_payload(name: str) -> None:
+    event = name.partition(".")[0]
+    for payload in (example(name), example(name, installation=None)):
+        body = json.dumps(payload).encode()
+        read = read_delivery(event, body)
+        if event not in HANDLED_EVENTS:
+            assert read is None
+            continue
+        assert read is not None
+        assert model_fields(read) == delivery_fields(payload)
+        try:
+            expected: AnalysisRequest | Skip | str = decide(event, payload)
+        except PayloadError as err:
+            expected = str(err)
+        try:
+            got: AnalysisRequest | Skip | str = decide_read(event, read, "delivery-1", app_id=APP_ID)
+        except PayloadError as err:
+            got = str(err)
+        assert got == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"action": 3}',
+        b'{"action": "opened"}',
+        b'{"action": "opened", "pull_request": 1}',
+    ],
+)
+def test_a_body_that_does_not_fit_the_model_is_left_to_the_whole_payload(body: bytes) -> None:
+    # The receiver then reads all of it, to refuse it with the reason (test_server.py).
+    assert read_delivery("pull_request", body) is None
+
+
+def test_a_recheck_comment_read_from_its_body_is_the_same_request() -> None:
+    payload = recheck_comment()
+    read = read_delivery("issue_comment", json.dumps(payload).encode())
+    assert read is not None
+    assert decide_read("issue_comment", read, "delivery-1", app_id=APP_ID) == decide("issue_comment", payload)
