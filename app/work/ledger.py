@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -117,8 +117,10 @@ class LedgerStore(Protocol):
         """Lease a run that is due, or whose lease expired; None when it is not claimable."""
         ...
 
-    def renew(self, owner: str, lease_until: float) -> None:
-        """Extend every lease ``owner`` holds (runs and pull requests)."""
+    def renew(self, owner: str, lease_until: float, runs: Collection[str], holders: Collection[str]) -> None:
+        """Extend the leases ``owner`` holds on these runs and, by holder token, pull requests:
+        the ones it still works on. A lease it holds on anything else is left to expire, so
+        a run its worker dropped (an error of the store itself) is taken up again."""
         ...
 
     def requeue(self, run_id: str, owner: str, due: float, *, error: str | None) -> None:
@@ -232,15 +234,16 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
             row = cursor.fetchone()
         return Claim(request_from_json(row[-1]), _record(row[:-1]))
 
-    def renew(self, owner: str, lease_until: float) -> None:
+    def renew(self, owner: str, lease_until: float, runs: Collection[str], holders: Collection[str]) -> None:
         with self.db(commit=True) as cursor:
-            cursor.execute(
-                "update run set lease_until = ? where queue = ? and state = ? and lease_owner = ?",
-                (lease_until, self.name, LEASED, owner),
+            cursor.executemany(
+                "update run set lease_until = ? "
+                "where queue = ? and state = ? and lease_owner = ? and run_id = ?",
+                [(lease_until, self.name, LEASED, owner, run_id) for run_id in runs],
             )
-            cursor.execute(
-                "update pull_lease set lease_until = ? where queue = ? and owner = ?",
-                (lease_until, self.name, owner),
+            cursor.executemany(
+                "update pull_lease set lease_until = ? where queue = ? and owner = ? and holder = ?",
+                [(lease_until, self.name, owner, holder) for holder in holders],
             )
 
     def requeue(self, run_id: str, owner: str, due: float, *, error: str | None) -> None:
