@@ -17,7 +17,7 @@ plus W ``faultline worker`` processes over Redis) against the GitHub simulator, 
 
 Prints, per mode: heads without a completed check run (must be 0, and how many had no check
 run at all), the final heads analysed (not "Faultline itself failed", not superseded), duplicate
-check runs per (head, external id) and duplicate review comments (0), check runs left in
+check runs per (head, external id), duplicate review comments and annotations (0), check runs left in
 progress (0), the kills, the faults injected and the time until everything completed. Exits 1
 when an exact count is wrong.
 
@@ -173,8 +173,18 @@ def figures(sim: GitHubSim, plan: Plan) -> dict[str, int]:
         "check_runs": len(runs),
         "duplicate_checks": sum(count - 1 for count in per_delivery.values()),
         "duplicate_comments": duplicate_comments(sim, plan.pulls),
+        "duplicate_annotations": sum(duplicate_annotations(run.annotations) for run in runs),
         "in_progress": sum(1 for run in runs if run.status != "completed"),
     }
+
+
+def duplicate_annotations(annotations: list[dict[str, object]]) -> int:
+    """Annotations of one check run beyond the first with the same place and message."""
+    seen = Counter(
+        tuple(str(item.get(name)) for name in ("path", "start_line", "end_line", "title", "message"))
+        for item in annotations
+    )
+    return sum(count - 1 for count in seen.values())
 
 
 def completed_heads(sim: GitHubSim, plan: Plan) -> set[str]:
@@ -276,6 +286,8 @@ def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) ->
             print("\n".join(timeline.lines()))
             if counted["incomplete"] or counted["in_progress"]:
                 diagnose(deployment, sim, plan, timeline, elapsed)
+            print("warnings and errors logged (most frequent):")
+            print("\n".join(chaos_probe.error_summary(deployment.data_dir)))
         finally:
             deployment.stop()
         calls = len(sim.requests)
@@ -294,8 +306,6 @@ def diagnose(deployment: Deployment, sim: GitHubSim, plan: Plan, timeline: Timel
         plan.all_heads, completed_heads(sim, plan), sim, FULL_NAME, snap, owners, grace, deployment.data_dir
     )
     print("\n".join(lines))
-    print("errors logged (most frequent):")
-    print("\n".join(chaos_probe.error_summary(deployment.data_dir)))
 
 
 def report(
@@ -323,13 +333,14 @@ def report(
         f"final heads analysed {counted['finals_analysed']} of {counted['finals']};"
         f" check runs {counted['check_runs']}; duplicate check runs per (head, external id)"
         f" {counted['duplicate_checks']}; duplicate comments {counted['duplicate_comments']};"
-        f" in progress {counted['in_progress']}"
+        f" duplicate annotations {counted['duplicate_annotations']}; in progress {counted['in_progress']}"
     )
     exact = (
         done
         and counted["finals_analysed"] == counted["finals"]
         and counted["duplicate_checks"] == 0
         and counted["duplicate_comments"] == 0
+        and counted["duplicate_annotations"] == 0
     )
     print("PASS" if exact else "FAIL: a count that must be exact is wrong")
     return exact
