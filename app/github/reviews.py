@@ -176,9 +176,15 @@ class Reviews:
                 await self._delete_review(number, review.id)
 
     async def _delete_review(self, number: int, review_id: int) -> None:
-        await self.client.call(
-            lambda gh: gh.rest.pulls.async_delete_pending_review(self.owner, self.repo, number, review_id)
-        )
+        """Delete a pending review; one already gone counts as deleted (a DELETE whose answer
+        was lost is sent again by the transport, and GitHub then answers 404)."""
+        try:
+            await self.client.call(
+                lambda gh: gh.rest.pulls.async_delete_pending_review(self.owner, self.repo, number, review_id)
+            )
+        except RequestError as err:
+            if status_of(err) != 404:
+                raise
 
     async def _review(
         self, number: int, sha: str, comments: list[ReviewComment], body: str | None = None

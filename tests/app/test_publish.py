@@ -181,6 +181,20 @@ def test_refused_comment_is_found_and_the_others_posted_in_one_review(world: Wor
     assert len(world.sim.requests_matching("DELETE", f"{pattern}/*")) == 1
 
 
+def test_a_pending_review_deleted_before_a_502_counts_as_deleted(world: World) -> None:
+    # The DELETE is sent again after the 502 and finds nothing (404): the review is gone,
+    # which is what was asked, not an error that fails the run.
+    pull = world.open_pull(FILES)
+    world.sim.refuse_lines(FULL_NAME, "app/m0.py", [5])
+    pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
+    world.sim.fail_after("DELETE", f"{pattern}/*", 502)
+    result = post(world, pull)
+    assert [p.finding.path for p in result.refused] == ["app/m0.py"]
+    assert sorted(c.path for c in world.sim.review_comments(pull)) == ["app/m1.py", "app/m2.py"]
+    assert [r.status for r in world.sim.requests_matching("DELETE", f"{pattern}/*")] == [502, 404]
+    assert [r.state for r in world.sim.reviews(pull)] == ["COMMENTED"]
+
+
 def test_review_refused_once_loses_nothing(world: World) -> None:
     pull = world.open_pull(FILES)
     world.sim.reject("POST", f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews", times=1)
