@@ -17,7 +17,7 @@ plus W ``faultline worker`` processes over Redis) against the GitHub simulator, 
 
 Prints, per mode: heads without a completed check run (must be 0, and how many had no check
 run at all), the final heads analysed (not "Faultline itself failed", not superseded), duplicate
-check runs per (head, external id) and duplicate review comments (0), check runs left in
+check runs per (head, external id), duplicate review comments and annotations (0), check runs left in
 progress (0), the kills, the faults injected and the time until everything completed. Exits 1
 when an exact count is wrong.
 
@@ -44,6 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import chaos_probe  # noqa: E402
 from bench.deployment import Deployment, delivery_headers  # noqa: E402
 from bench.webhook_load import duplicate_comments  # noqa: E402
 from faultline.app.render.check_run import FAILED_TITLE, INTERRUPTED_TITLE, SUPERSEDED_TITLE  # noqa: E402
@@ -55,6 +56,7 @@ from tests.github_sim.webhooks import pull_request_payload  # noqa: E402
 NOT_ANALYSED = frozenset({FAILED_TITLE, INTERRUPTED_TITLE, SUPERSEDED_TITLE})
 RESEND_SECONDS = 0.2
 POLL_SECONDS = 0.2
+SAMPLE_SECONDS = 15.0
 
 
 def risky(count: int) -> str:
@@ -171,8 +173,24 @@ def figures(sim: GitHubSim, plan: Plan) -> dict[str, int]:
         "check_runs": len(runs),
         "duplicate_checks": sum(count - 1 for count in per_delivery.values()),
         "duplicate_comments": duplicate_comments(sim, plan.pulls),
+        "duplicate_annotations": sum(duplicate_annotations(run.annotations) for run in runs),
         "in_progress": sum(1 for run in runs if run.status != "completed"),
     }
+
+
+def duplicate_annotations(annotations: list[dict[str, object]]) -> int:
+    """Annotations of one check run beyond the first with the same place and message."""
+    seen = Counter(
+        tuple(str(item.get(name)) for name in ("path", "start_line", "end_line", "title", "message"))
+        for item in annotations
+    )
+    return sum(count - 1 for count in seen.values())
+
+
+def completed_heads(sim: GitHubSim, plan: Plan) -> set[str]:
+    heads = plan.all_heads
+    runs = sim.check_runs(FULL_NAME)
+    return {run.head_sha for run in runs if run.head_sha in heads and run.status == "completed"}
 
 
 def finished(counted: dict[str, int]) -> bool:
@@ -185,7 +203,34 @@ class Chaos:
     kill_every: float
     chaos_seconds: float
     wait_seconds: float
+    stall_seconds: float
     seed: int
+
+
+@dataclass
+class Timeline:
+    """Heads completed and the ledger's states, every ``SAMPLE_SECONDS``: a backlog still
+    draining goes on rising; a lost run leaves the count flat."""
+
+    samples: list[tuple[float, int, str]] = field(default_factory=list)
+    last_change: float = 0.0
+    last_seen: tuple[int, int] = (-1, -1)
+
+    def sample(self, elapsed: float, completed: int, states: Counter[str]) -> None:
+        text = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+        self.samples.append((elapsed, completed, text))
+
+    def progress(self, elapsed: float, completed: int, check_runs: int) -> None:
+        if (completed, check_runs) != self.last_seen:
+            self.last_seen, self.last_change = (completed, check_runs), elapsed
+
+    def lines(self) -> list[str]:
+        out, before = [], (0.0, 0)
+        for elapsed, completed, states in self.samples:
+            rate = (completed - before[1]) / max(elapsed - before[0], 1e-9)
+            out.append(f"  {elapsed:6.0f} s  completed {completed:4d}  (+{rate:.2f}/s)  ledger: {states}")
+            before = (elapsed, completed)
+        return out
 
 
 def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) -> bool:
@@ -201,17 +246,31 @@ def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) ->
         sender = Sender(sim, installation, deployment.url, args.clients)
         thread = threading.Thread(target=asyncio.run, args=(sender.send(plan),), daemon=True)
         kills = 0
+        timeline = Timeline()
+        why = "everything completed"
         try:
             started = time.monotonic()
             thread.start()
             next_kill: float | None = started + rng.uniform(0.5, 1.5) * chaos.kill_every
             killed = ""
+            next_sample = started
             while True:
                 counted = figures(sim, plan)
                 now = time.monotonic()
+                done_now = counted["heads"] - counted["incomplete"]
+                timeline.progress(now - started, done_now, counted["check_runs"])
+                if now >= next_sample:
+                    snap = chaos_probe.snapshot(deployment.data_dir, deployment.redis_url)
+                    timeline.sample(now - started, done_now, snap.states())
+                    next_sample = now + SAMPLE_SECONDS
                 if sender.done.is_set() and finished(counted):
                     break
                 if now - started > chaos.wait_seconds:
+                    why = f"gave up after --wait {chaos.wait_seconds:.0f} s"
+                    break
+                calm = now - started > chaos.chaos_seconds and sender.done.is_set()
+                if calm and now - started - timeline.last_change > chaos.stall_seconds:
+                    why = f"stalled: no check run created or completed for {chaos.stall_seconds:.0f} s"
                     break
                 if next_kill is None and deployment.working(killed):
                     # The next kill is counted from the moment the restarted process works again.
@@ -223,10 +282,30 @@ def run_mode(mode: str, args: argparse.Namespace, chaos: Chaos, folder: Path) ->
                     next_kill = None
                 time.sleep(POLL_SECONDS)
             elapsed = time.monotonic() - started
+            print(f"== {deployment.label}: {why}; completed over time:")
+            print("\n".join(timeline.lines()))
+            if counted["incomplete"] or counted["in_progress"]:
+                diagnose(deployment, sim, plan, timeline, elapsed)
+            print("warnings and errors logged (most frequent):")
+            print("\n".join(chaos_probe.error_summary(deployment.data_dir)))
         finally:
             deployment.stop()
         calls = len(sim.requests)
     return report(deployment.label, counted, kills, faults.injected, calls, elapsed, sender)
+
+
+def diagnose(deployment: Deployment, sim: GitHubSim, plan: Plan, timeline: Timeline, elapsed: float) -> None:
+    """Why each head lacks a completed check run: its ledger rows, messages, check runs, logs."""
+    snap = chaos_probe.snapshot(deployment.data_dir, deployment.redis_url)
+    alive = {name: process.poll() is None for name, process in deployment.processes.items()}
+    owners = chaos_probe.live_owners(deployment.data_dir, alive)
+    grace = float(deployment.env.get("FAULTLINE_SWEEP_GRACE_SECONDS", "300"))
+    quiet = elapsed - timeline.last_change
+    print(f"last progress {quiet:.0f} s before the end; live lease owners {sorted(owners)}")
+    lines = chaos_probe.explain(
+        plan.all_heads, completed_heads(sim, plan), sim, FULL_NAME, snap, owners, grace, deployment.data_dir
+    )
+    print("\n".join(lines))
 
 
 def report(
@@ -254,13 +333,14 @@ def report(
         f"final heads analysed {counted['finals_analysed']} of {counted['finals']};"
         f" check runs {counted['check_runs']}; duplicate check runs per (head, external id)"
         f" {counted['duplicate_checks']}; duplicate comments {counted['duplicate_comments']};"
-        f" in progress {counted['in_progress']}"
+        f" duplicate annotations {counted['duplicate_annotations']}; in progress {counted['in_progress']}"
     )
     exact = (
         done
         and counted["finals_analysed"] == counted["finals"]
         and counted["duplicate_checks"] == 0
         and counted["duplicate_comments"] == 0
+        and counted["duplicate_annotations"] == 0
     )
     print("PASS" if exact else "FAIL: a count that must be exact is wrong")
     return exact
@@ -276,11 +356,17 @@ def main() -> None:
     parser.add_argument("--fault-share", type=float, default=0.2)
     parser.add_argument("--kill-every", type=float, default=5.0, help="seconds between kills, on average")
     parser.add_argument("--chaos-seconds", type=float, default=120.0, help="no kill after this")
-    parser.add_argument("--wait", type=float, default=1200.0, help="give up after this many seconds")
+    parser.add_argument("--wait", type=float, default=1800.0, help="give up after this many seconds")
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=420.0,
+        help="once the kills are over, give up when no check run was created or completed for this long",
+    )
     parser.add_argument("--lease-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
-    chaos = Chaos(args.fault_share, args.kill_every, args.chaos_seconds, args.wait, args.seed)
+    chaos = Chaos(args.fault_share, args.kill_every, args.chaos_seconds, args.wait, args.stall, args.seed)
     results = []
     with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
         for mode in args.modes.split(","):

@@ -102,6 +102,10 @@ class Deployment:
         wait_ready(self.url)
 
     @property
+    def redis_url(self) -> str | None:
+        return self.redis.url if self.redis is not None else None
+
+    @property
     def label(self) -> str:
         if self.redis is None:
             return "sqlite (serve, embedded workers)"

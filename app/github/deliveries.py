@@ -4,11 +4,16 @@ Both calls are signed with the App's JWT (``GET /app/hook/deliveries``,
 ``POST /app/hook/deliveries/{id}/attempts``). GitHub lists every attempt, newest first,
 redeliveries included (``redelivery: true``, same ``guid``), keeps them 3 days, and pages
 them with an opaque ``cursor`` carried in the Link header rather than page numbers.
+
+The calls go through ``transport.py`` like every other request to GitHub: counted in the
+metrics, and a rate limit (a 403 or 429 secondary rate limit) pauses the App's own scans and
+is an error the next scan tries again, never a refusal. They are tried once and never
+waited for: a scan runs in the web process, and what fails waits for the next scan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +23,8 @@ from githubkit_schemas.latest.models import HookDeliveryItem
 
 from faultline import __version__
 from faultline.app.github.client import NotConfiguredError
+from faultline.app.github.limits import InstallationLimits
+from faultline.app.github.transport import GitHubTransport, RetryPolicy
 from faultline.app.settings import Settings
 
 PER_PAGE = 100
@@ -44,18 +51,8 @@ class DeliveryAttempt:
         return 200 <= self.status_code < 300
 
 
-class _KeptOpen(httpx.AsyncBaseTransport):
-    """One connection pool for the requests of a scan: githubkit closes the transport of each
-    request it makes outside ``async with``, and a new one costs a TLS context (~0.1 s)."""
-
-    def __init__(self, transport: httpx.AsyncHTTPTransport) -> None:
-        self.transport = transport
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        return None
+# The App's own pause and write window, apart from every installation's.
+APP_LIMITS = InstallationLimits("app")
 
 
 class AppWebhook:
@@ -65,10 +62,14 @@ class AppWebhook:
         if settings.app_id is None or settings.private_key is None:
             raise NotConfiguredError("FAULTLINE_APP_ID and FAULTLINE_PRIVATE_KEY are required to call GitHub")
         auth = AppAuthStrategy(settings.app_id, settings.private_key.get_secret_value())
+        # One connection pool for the requests of a scan (GitHubTransport leaves it open when
+        # githubkit closes the transport after each request): a new one costs a TLS context.
         self._pool = httpx.AsyncHTTPTransport(retries=1)
+        once = replace(RetryPolicy.from_settings(settings), attempts=1, budget=0.0)
+        base_path = httpx.URL(settings.github_api_url).path
         self.github = GitHub(
             auth,
-            async_transport=_KeptOpen(self._pool),
+            async_transport=GitHubTransport(self._pool, APP_LIMITS, once, base_path),
             base_url=settings.github_api_url,
             user_agent=f"faultline/{__version__}",
             timeout=settings.github_timeout_seconds,

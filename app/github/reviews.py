@@ -161,15 +161,19 @@ class Reviews:
         return True if all(p.finding.fingerprint in commented for p in batch) else None
 
     async def _probe(self, number: int, sha: str, comments: list[ReviewComment]) -> bool:
-        """True when GitHub accepts ``comments`` in a (pending, then deleted) review."""
-        review_id = await self._review(number, sha, comments)
+        """True when GitHub accepts ``comments`` in a (pending, then deleted) review. When the
+        answer is lost, the pending review GitHub may have made is looked for before trying
+        again: it would make every later probe fail (one pending review per pull request)."""
+        review_id = await self.client.create_once(
+            lambda: self._review(number, sha, comments), lambda: self._pending_review(number)
+        )
         if review_id is None:
             return False
         await self._delete_review(number, review_id)
         return True
 
-    async def _delete_pending(self, number: int) -> None:
-        """Delete a pending review a run cut short left behind (only its author sees it)."""
+    async def _pending(self, number: int) -> list[int]:
+        """The ids of Faultline's pending reviews on the pull request (only its author sees them)."""
         reviews: list[PullRequestReview] = await self.client.collect(
             lambda gh: gh.rest.paginate(
                 gh.rest.pulls.async_list_reviews,
@@ -179,15 +183,33 @@ class Reviews:
                 per_page=COMMENTS_PER_PAGE,
             )
         )
-        for review in reviews:
-            user = review.user
-            if review.state == "PENDING" and user is not None and self.identity.ours(user.login, user.type):
-                await self._delete_review(number, review.id)
+        return [
+            review.id
+            for review in reviews
+            if review.state == "PENDING"
+            and review.user is not None
+            and self.identity.ours(review.user.login, review.user.type)
+        ]
+
+    async def _pending_review(self, number: int) -> int | None:
+        found = await self._pending(number)
+        return found[0] if found else None
+
+    async def _delete_pending(self, number: int) -> None:
+        """Delete a pending review a run cut short left behind."""
+        for review_id in await self._pending(number):
+            await self._delete_review(number, review_id)
 
     async def _delete_review(self, number: int, review_id: int) -> None:
-        await self.client.call(
-            lambda gh: gh.rest.pulls.async_delete_pending_review(self.owner, self.repo, number, review_id)
-        )
+        """Delete a pending review; one already gone counts as deleted (a DELETE whose answer
+        was lost is sent again by the transport, and GitHub then answers 404)."""
+        try:
+            await self.client.call(
+                lambda gh: gh.rest.pulls.async_delete_pending_review(self.owner, self.repo, number, review_id)
+            )
+        except RequestError as err:
+            if status_of(err) != 404:
+                raise
 
     async def _review(
         self, number: int, sha: str, comments: list[ReviewComment], body: str | None = None

@@ -46,6 +46,10 @@ PAUSE_JITTER = 0.1
 REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 TOKEN_SUFFIX = "/access_tokens"
+# A request with this header (removed before sending) is never sent again after a 5xx or a
+# lost answer, whatever its method: a check run update that adds annotations (GitHub appends
+# them) is one. Its caller finds out whether GitHub made it, as for a POST.
+ONCE_HEADER = "x-faultline-once"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class _Request:
     method: str
     path: str  # below the API's base URL, decoded
     label: str  # "<METHOD> <route template>"
+    once: bool = False  # sent with ONCE_HEADER
 
     @property
     def as_app(self) -> bool:
@@ -95,6 +100,8 @@ class _Request:
     def repeatable(self) -> bool:
         """Safe to send again after an answer was lost. GraphQL (queries, resolving a
         thread) and minting a token change nothing that a second try would double."""
+        if self.once:
+            return False
         return (
             self.method in REPEATABLE_METHODS or self.path == "/graphql" or self.path.endswith(TOKEN_SUFFIX)
         )
@@ -138,7 +145,8 @@ class GitHubTransport(httpx.AsyncBaseTransport):
         path = request.url.path
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
-        return _Request(request.method, path, endpoint(request.method, path))
+        once = request.headers.pop(ONCE_HEADER, None) is not None
+        return _Request(request.method, path, endpoint(request.method, path), once)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         seen = self._seen(request)

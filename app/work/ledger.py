@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from huey.storage import SqliteStorage
@@ -32,6 +32,7 @@ from faultline.app.work.request import AnalysisRequest
 QUEUED, LEASED, DONE = "queued", "leased", "done"
 # GitHub lets a delivery be redelivered for 3 days; remember runs a little longer.
 MEMORY = timedelta(days=4)
+WAKE_SLACK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,26 @@ def pull_key(request: AnalysisRequest) -> str | None:
 _REQUEST_FIELDS = tuple(field.name for field in fields(AnalysisRequest))
 
 
+def message_wake(data: bytes) -> tuple[str, float] | None:
+    """The run a queue message wakes and when it is due (epoch seconds, 0 for at once);
+    None for a message that is not one of ours (``serializer.py`` writes them)."""
+    try:
+        fields = json.loads(data)
+        run_id = fields["args"][0]
+        eta = fields.get("eta")
+        # huey writes its times as naive UTC.
+        at = 0.0 if eta is None else datetime.fromisoformat(eta).replace(tzinfo=UTC).timestamp()
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return (run_id, at) if isinstance(run_id, str) else None
+
+
+def _wakes(at: float | None, due: float, now: float) -> bool:
+    """Whether a message due at ``at`` wakes a run due at ``due`` in time (a second's slack:
+    the message is scheduled just after the ledger's due time is written)."""
+    return at is not None and at <= max(due, now) + WAKE_SLACK_SECONDS
+
+
 def request_to_json(request: AnalysisRequest) -> str:
     # Every field is plain data: no need for asdict's deep copy (a tenth of a delivery's CPU).
     values = {name: getattr(request, name) for name in _REQUEST_FIELDS}
@@ -105,8 +126,10 @@ class LedgerStore(Protocol):
         """Lease a run that is due, or whose lease expired; None when it is not claimable."""
         ...
 
-    def renew(self, owner: str, lease_until: float) -> None:
-        """Extend every lease ``owner`` holds (runs and pull requests)."""
+    def renew(self, owner: str, lease_until: float, runs: Collection[str], holders: Collection[str]) -> None:
+        """Extend the leases ``owner`` holds on these runs and, by holder token, pull requests:
+        the ones it still works on. A lease it holds on anything else is left to expire, so
+        a run its worker dropped (an error of the store itself) is taken up again."""
         ...
 
     def requeue(self, run_id: str, owner: str, due: float, *, error: str | None) -> None:
@@ -227,15 +250,16 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
             row = cursor.fetchone()
         return Claim(request_from_json(row[-1]), _record(row[:-1]))
 
-    def renew(self, owner: str, lease_until: float) -> None:
+    def renew(self, owner: str, lease_until: float, runs: Collection[str], holders: Collection[str]) -> None:
         with self.db(commit=True) as cursor:
-            cursor.execute(
-                "update run set lease_until = ? where queue = ? and state = ? and lease_owner = ?",
-                (lease_until, self.name, LEASED, owner),
+            cursor.executemany(
+                "update run set lease_until = ? "
+                "where queue = ? and state = ? and lease_owner = ? and run_id = ?",
+                [(lease_until, self.name, LEASED, owner, run_id) for run_id in runs],
             )
-            cursor.execute(
-                "update pull_lease set lease_until = ? where queue = ? and owner = ?",
-                (lease_until, self.name, owner),
+            cursor.executemany(
+                "update pull_lease set lease_until = ? where queue = ? and owner = ? and holder = ?",
+                [(lease_until, self.name, owner, holder) for holder in holders],
             )
 
     def requeue(self, run_id: str, owner: str, due: float, *, error: str | None) -> None:
@@ -286,6 +310,10 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
         return Newest(*rows[0]) if rows else None
 
     def owed(self, now: float, grace: float, *, everything: bool = False) -> list[tuple[str, float]]:
+        # The queue's messages are in this file too: a run that still has one (waiting its
+        # turn behind a backlog, or scheduled for its retry) is not owed. Queueing it again
+        # would only add a message per run and sweep (or per restart) for the workers to
+        # read and drop, and a long backlog would grow longer.
         with self.db(commit=True) as cursor:
             if everything:
                 # No other process holds a lease here: the pull requests' leases are dead ones too.
@@ -298,13 +326,22 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
                 cursor.execute(
                     "select run_id, due from run where queue = ? and state = ?", (self.name, QUEUED)
                 )
-                return [(run_id, due) for run_id, due in cursor.fetchall()]
+                queued = cursor.fetchall()
+                woken = self._woken(cursor) if queued else {}
+                return [(run_id, due) for run_id, due in queued if not _wakes(woken.get(run_id), due, now)]
             cursor.execute(
-                "select run_id, due from run where queue = ? and "
-                "((state = ? and lease_until < ?) or (state = ? and due < ?))",
-                (self.name, LEASED, now, QUEUED, now - grace),
+                "select run_id, due from run where queue = ? and state = ? and lease_until < ?",
+                (self.name, LEASED, now),
             )
-            owed = [(run_id, now) for run_id, _due in cursor.fetchall()]
+            expired = [run_id for run_id, _due in cursor.fetchall()]
+            cursor.execute(
+                "select run_id, due from run where queue = ? and state = ? and due < ?",
+                (self.name, QUEUED, now - grace),
+            )
+            overdue = cursor.fetchall()
+            woken = self._woken(cursor) if overdue else {}
+            lost = [run_id for run_id, due in overdue if not _wakes(woken.get(run_id), due, now)]
+            owed = [(run_id, now) for run_id in expired + lost]
             # Due now: the next sweep leaves it alone for another ``grace``.
             cursor.executemany(
                 "update run set state = ?, due = ?, lease_owner = null, lease_until = null "
@@ -312,6 +349,19 @@ class SqliteLedger(SqliteStorage):  # type: ignore[misc]
                 [(QUEUED, now, self.name, run_id) for run_id, _due in owed],
             )
             return owed
+
+    def _woken(self, cursor: Any) -> dict[str, float]:
+        """Each run that a message on the queue (or huey's schedule) will wake, and the
+        earliest time one of them is due (epoch seconds; 0 for at once)."""
+        woken: dict[str, float] = {}
+        for table in ("task", "schedule"):
+            cursor.execute(f"select data from {table} where queue = ?", (self.name,))
+            for (data,) in cursor.fetchall():
+                wake = message_wake(bytes(data))
+                if wake is not None:
+                    run_id, at = wake
+                    woken[run_id] = min(woken.get(run_id, at), at)
+        return woken
 
     def recent(self, limit: int) -> list[RunRecord]:
         rows = self.sql(

@@ -13,6 +13,7 @@ Redis must keep what it is told across a restart for the ledger to be the truth:
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any
 
 from huey.storage import RedisStorage
@@ -71,11 +72,17 @@ return redis.call('hgetall', KEYS[1])
 """
 
 _RENEW = """
+local live, held = {}, {}
+local runs = tonumber(ARGV[5])
+for i = 6, 5 + runs do live[ARGV[i]] = true end
+for i = 6 + runs, #ARGV do held[ARGV[i]] = true end
 for _, id in ipairs(redis.call('smembers', KEYS[1])) do
   local key = ARGV[3] .. 'run:' .. id
   if redis.call('hget', key, 'lease_owner') == ARGV[1] and redis.call('hget', key, 'state') == 'leased' then
-    redis.call('hset', key, 'lease_until', ARGV[2])
-    redis.call('zadd', KEYS[2], ARGV[2], id)
+    if live[id] then
+      redis.call('hset', key, 'lease_until', ARGV[2])
+      redis.call('zadd', KEYS[2], ARGV[2], id)
+    end
   else
     redis.call('srem', KEYS[1], id)
   end
@@ -84,7 +91,7 @@ for _, pull in ipairs(redis.call('smembers', KEYS[3])) do
   local key = ARGV[3] .. 'pull:' .. pull
   local holder = redis.call('get', key)
   if holder and string.sub(holder, 1, #ARGV[1] + 1) == ARGV[1] .. '/' then
-    redis.call('pexpire', key, ARGV[4])
+    if held[holder] then redis.call('pexpire', key, ARGV[4]) end
   else
     redis.call('srem', KEYS[3], pull)
   end
@@ -271,10 +278,11 @@ class RedisLedger(RedisStorage):  # type: ignore[misc]
         payload = _text(values.get("payload")) or "{}"
         return Claim(request_from_json(payload), _record(run_id, values))
 
-    def renew(self, owner: str, lease_until: float) -> None:
+    def renew(self, owner: str, lease_until: float, runs: Collection[str], holders: Collection[str]) -> None:
         ttl_ms = max(1, int((lease_until - time.time()) * 1000))
         keys = [f"{self.prefix}owner:{owner}", self.leased_key, f"{self.prefix}pulls:{owner}"]
-        self._renew(keys=keys, args=[owner, repr(lease_until), self.prefix, ttl_ms])
+        args = [owner, repr(lease_until), self.prefix, ttl_ms, len(runs), *runs, *holders]
+        self._renew(keys=keys, args=args)
 
     def requeue(self, run_id: str, owner: str, due: float, *, error: str | None) -> None:
         keys = [self._run(run_id), self.queued_key, self.leased_key]

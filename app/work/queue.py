@@ -48,6 +48,8 @@ POLL_SECONDS = 0.5
 HEALTH_CHECK_SECONDS = 10.0
 # A run waiting for its pull request's lease asks again this often.
 LEASE_POLL_SECONDS = 0.1
+# After the store itself failed (a busy SQLite file, Redis unreachable), try again this late.
+STORE_RETRY_SECONDS = 1.0
 
 # Added to each worker thread's nice value: the receiver, in the same process (embedded) or
 # on the same machine, wins the CPU from the analyses and its acknowledgements stay fast
@@ -249,7 +251,8 @@ class JobQueue:
         interval = self._settings.lease_seconds / 3
         while not self._stopping.wait(interval):
             try:
-                self.store.renew(self.owner, time.time() + self._settings.lease_seconds)
+                lease_until = time.time() + self._settings.lease_seconds
+                self.store.renew(self.owner, lease_until, self._running_now(), self.leases.held())
             except Exception:
                 log.exception("could not renew leases")
             consumer = self._consumer
@@ -295,7 +298,13 @@ class JobQueue:
             self._wake(run_id)
             return
         now = time.time()
-        claim = self.store.claim(run_id, self.owner, now + self._settings.lease_seconds, now)
+        try:
+            claim = self.store.claim(run_id, self.owner, now + self._settings.lease_seconds, now)
+        except Exception:
+            # Its message is spent: wake the run again, or it waits for the sweep's grace.
+            log.exception("could not claim a run; woken again", run_id=run_id)
+            self._wake(run_id, STORE_RETRY_SECONDS)
+            return
         if claim is None:
             return  # done already, held by a live worker, or not due yet
         request = claim.request
@@ -309,7 +318,21 @@ class JobQueue:
         )
         with context, self._tracked(run_id):
             crash_point("claimed")
-            self._attempt(claim, now)
+            try:
+                self._attempt(claim, now)
+            except Exception:
+                # The store failed under the run (a busy SQLite file, Redis gone): the job's own
+                # errors are handled in _attempt. Hand the run back; if even that fails, its
+                # lease, no longer renewed, expires and the sweeper queues it again.
+                log.exception("the queue's store failed during a run; handed back")
+                self._hand_back(run_id)
+
+    def _hand_back(self, run_id: str) -> None:
+        try:
+            self.store.requeue(run_id, self.owner, time.time() + STORE_RETRY_SECONDS, error=None)
+            self._wake(run_id, STORE_RETRY_SECONDS)
+        except Exception:
+            log.exception("could not hand the run back; its lease will expire")
 
     def _attempt(self, claim: Claim, now: float) -> None:
         request, record = claim.request, claim.record
@@ -356,7 +379,15 @@ class JobQueue:
         log.error("run given up", error=described, reason=decision.reason, exc_info=err)
         try:
             (self._give_up or _give_up())(self._settings, request, err)
-        except Exception:
+        except Exception as failed:  # faultline: ignore[broad-except] sorted below
+            if policy.is_transient(failed):
+                # The check run would be left in progress: the run stays owed and is tried
+                # (and given up) again after a backoff.
+                delay = policy.backoff(record.errors, self._settings)
+                self.store.requeue(record.run_id, self.owner, now + delay, error=described)
+                self._wake(record.run_id, delay)
+                log.warning("could not complete the check run of a run given up", error=repr(failed))
+                return
             log.exception("could not complete the check run of a run given up")
         self.store.finish(record.run_id, self.owner, "error", described, None)
         self._count("failed")
@@ -364,22 +395,44 @@ class JobQueue:
 
 
 class StoreLeases:
-    """Pull request leases in the queue's store, renewed by the queue's heartbeat."""
+    """Pull request leases in the queue's store, renewed by the queue's heartbeat while held."""
 
     def __init__(self, queue: JobQueue) -> None:
         self._queue = queue
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+
+    def held(self) -> list[str]:
+        """The holder tokens of the leases this process's runs hold now."""
+        with self._lock:
+            return sorted(self._held)
 
     def acquire(self, key: str) -> str:
         queue = self._queue
         holder = f"{queue.owner}/{uuid.uuid4().hex[:8]}"
         while True:
             now = time.time()
-            if queue.store.take_pull(key, queue.owner, holder, now + queue._settings.lease_seconds, now):
+            until = now + queue._settings.lease_seconds
+            try:
+                taken = queue.store.take_pull(key, queue.owner, holder, until, now)
+            except Exception:
+                # The store is busy or away: the run waits for it as for another run's lease.
+                log.exception("could not take a pull request's lease; trying again")
+                taken = False
+            if taken:
+                with self._lock:
+                    self._held.add(holder)
                 return holder
             time.sleep(LEASE_POLL_SECONDS)
 
     def release(self, key: str, holder: str) -> None:
-        self._queue.store.drop_pull(key, holder)
+        # Renewed no more from here: a lease the store failed to drop expires.
+        with self._lock:
+            self._held.discard(holder)
+        try:
+            self._queue.store.drop_pull(key, holder)
+        except Exception:
+            log.exception("could not drop a pull request's lease; it expires")
 
 
 def _lower_priority() -> None:

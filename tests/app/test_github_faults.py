@@ -14,6 +14,7 @@ import pytest
 from faultline.app.github.checks import CheckRuns
 from faultline.app.github.client import InstallationClient, TransientGitHubError
 from faultline.app.observe.metrics import GITHUB_CALLS, RATE_LIMIT_REMAINING
+from faultline.app.review.job import run_job
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
 from tests.app.test_jobs_e2e import EVERY_FINDING_INLINE, RISK_LINES, RISKY, comment_spots, the_run
 from tests.github_sim import RequestRecord
@@ -104,6 +105,39 @@ def test_three_502s_after_github_made_the_check_run_leave_one_check_run(world: W
     world.run(pull)
     completed(world, pull.head_sha)
     assert len(world.sim.requests_matching("POST", CHECK_RUNS)) == 1  # found again, not made again
+
+
+def test_annotations_github_added_before_a_502_are_not_added_twice(world: World) -> None:
+    # GitHub appends the annotations of every update: the one whose answer was a 502 is not
+    # sent again once the run's count shows GitHub made it.
+    pull = world.open_pull(RISKY)
+    world.sim.fail_after("PATCH", f"{CHECK_RUNS}/*", 502)
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert sorted((a["path"], a["start_line"]) for a in run.annotations) == sorted(RISK_LINES)
+    assert len(world.sim.requests_matching("PATCH", f"{CHECK_RUNS}/*")) == 1
+
+
+def test_annotations_github_refused_with_a_502_are_sent_again(world: World) -> None:
+    pull = world.open_pull(RISKY)
+    world.sim.fail("PATCH", f"{CHECK_RUNS}/*", 502)
+    world.run(pull)
+    run = the_run(world, pull.head_sha)
+    assert sorted((a["path"], a["start_line"]) for a in run.annotations) == sorted(RISK_LINES)
+    assert [r.status for r in world.sim.requests_matching("PATCH", f"{CHECK_RUNS}/*")] == [502, 200]
+
+
+def test_an_attempt_after_one_that_completed_the_check_run_adds_no_annotation(world: World) -> None:
+    # A worker killed after completing the check run, before the ledger knew: the next
+    # attempt of the delivery completes the same check run again, without its annotations twice.
+    pull = world.open_pull(RISKY)
+    request = world.request(pull)
+    run_job(world.settings, request)
+    run_job(world.settings, request)
+    run = the_run(world, pull.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert sorted((a["path"], a["start_line"]) for a in run.annotations) == sorted(RISK_LINES)
 
 
 def test_a_check_run_made_but_never_answered_is_not_made_twice(world: World) -> None:

@@ -29,7 +29,8 @@ from faultline.app.render.comment import (
     still_placed,
 )
 from tests.app.sim_fixtures import FULL_NAME, OWNER, REPO, World, sim_world
-from tests.github_sim import PullRequest
+from tests.github_sim import GitHubSim, PullRequest
+from tests.github_sim.faults import Rule
 from tests.github_sim.reviews import add_thread, create_review, reply
 
 
@@ -179,6 +180,41 @@ def test_refused_comment_is_found_and_the_others_posted_in_one_review(world: Wor
     # [a, b, c] refused; pending [a] refused; pending [b, c] accepted (and deleted); [b, c] posted.
     assert [r.status for r in world.sim.requests_matching("POST", pattern)] == [422, 422, 200, 200]
     assert len(world.sim.requests_matching("DELETE", f"{pattern}/*")) == 1
+
+
+def test_a_pending_review_deleted_before_a_502_counts_as_deleted(world: World) -> None:
+    # The DELETE is sent again after the 502 and finds nothing (404): the review is gone,
+    # which is what was asked, not an error that fails the run.
+    pull = world.open_pull(FILES)
+    world.sim.refuse_lines(FULL_NAME, "app/m0.py", [5])
+    pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
+    world.sim.fail_after("DELETE", f"{pattern}/*", 502)
+    result = post(world, pull)
+    assert [p.finding.path for p in result.refused] == ["app/m0.py"]
+    assert sorted(c.path for c in world.sim.review_comments(pull)) == ["app/m1.py", "app/m2.py"]
+    assert [r.status for r in world.sim.requests_matching("DELETE", f"{pattern}/*")] == [502, 404]
+    assert [r.state for r in world.sim.reviews(pull)] == ["COMMENTED"]
+
+
+def test_a_pending_review_made_before_a_502_is_found_deleted_and_counts(world: World) -> None:
+    # The probe of the accepted half is made, then answered 502: the pending review is found
+    # (and deleted) instead of being tried again, which GitHub would refuse while it stands.
+    pull = world.open_pull(FILES)
+    world.sim.refuse_lines(FULL_NAME, "app/m0.py", [5])
+    pattern = f"/repos/{FULL_NAME}/pulls/{pull.number}/reviews"
+    posts = [0]
+
+    def on_the_third_post(sim: GitHubSim) -> None:
+        posts[0] += 1
+        if posts[0] == 3:  # [a, b, c] and pending [a] were refused; pending [b, c] now
+            sim.fail_after("POST", pattern, 502)
+
+    world.sim.rules.append(Rule("POST", pattern, 3, hook=on_the_third_post))
+    result = post(world, pull)
+    assert [p.finding.path for p in result.refused] == ["app/m0.py"]
+    assert sorted(c.path for c in world.sim.review_comments(pull)) == ["app/m1.py", "app/m2.py"]
+    assert [r.status for r in world.sim.requests_matching("POST", pattern)] == [422, 422, 502, 200]
+    assert [r.state for r in world.sim.reviews(pull)] == ["COMMENTED"]
 
 
 def test_review_refused_once_loses_nothing(world: World) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -56,12 +57,17 @@ class Recorder:
     """A job runner that records its calls and can fail the first ones."""
 
     def __init__(
-        self, failures: list[BaseException] | None = None, *, always: BaseException | None = None
+        self,
+        failures: list[BaseException] | None = None,
+        *,
+        always: BaseException | None = None,
+        give_up_failures: list[BaseException] | None = None,
     ) -> None:
         self.calls: list[AnalysisRequest] = []
         self.failures = list(failures or [])
         self.always = always
         self.given_up: list[tuple[str, BaseException]] = []
+        self.give_up_failures = list(give_up_failures or [])
         self.lock = threading.Lock()
 
     def __call__(self, settings: Settings, request: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
@@ -75,6 +81,8 @@ class Recorder:
     def give_up(self, settings: Settings, request: AnalysisRequest, err: BaseException) -> None:
         with self.lock:
             self.given_up.append((request.delivery_id, err))
+            if self.give_up_failures:
+                raise self.give_up_failures.pop(0)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -297,6 +305,45 @@ def test_an_exclusive_start_takes_back_the_pull_leases_of_a_killed_process(
     assert queue.store.take_pull("7/octo/demo#3", queue.owner, f"{queue.owner}/1", now + 60, now)
 
 
+def messages(queue: JobQueue) -> int:
+    storage = queue.huey.storage
+    return int(storage.queue_size() + storage.schedule_size())
+
+
+def test_a_sweep_queues_again_only_the_runs_that_lost_their_message(
+    make_settings: MakeSettings, queues: list[JobQueue]
+) -> None:
+    # The SQLite file holds the messages beside the ledger. A run waiting its turn behind a
+    # backlog is not lost: a message more for it per sweep, or per restart, only gave the
+    # workers more to read and drop, and made the backlog longer (thousands of messages
+    # for 300 runs under load, the chaos bench showed).
+    queue = make_queue(make_settings, None, queues, sweep_grace_seconds=0)
+    for number in range(3):
+        queue.enqueue(request(f"d-{number}", head=f"{number:040d}", pull=number))
+    queue.huey.storage.dequeue()  # d-0's message, read by a process killed before its claim
+    queue.store.sql(  # d-1 waits for a retry, scheduled in a minute
+        "update run set due = ? where run_id = ?", (time.time() + 60, "d-1"), commit=True
+    )
+    queue._wake("d-1", 60)
+    assert messages(queue) == 3
+    assert queue.sweep() == 1  # d-0 alone
+    assert messages(queue) == 4
+    # A restart holding the data dir's lock queues nothing again: each run has its message.
+    assert queue.sweep(everything=True) == 0
+    assert messages(queue) == 4
+
+
+def test_a_restart_wakes_a_run_whose_only_message_comes_too_late(
+    make_settings: MakeSettings, queues: list[JobQueue]
+) -> None:
+    # A message scheduled past the run's due time does not count: the run is woken when due.
+    queue = make_queue(make_settings, None, queues)
+    queue.enqueue(request())
+    queue.huey.storage.dequeue()
+    queue._wake("d-1", 600)
+    assert queue.sweep(everything=True) == 1
+
+
 def test_transient_errors_are_retried_until_the_outage_deadline_then_given_up(
     make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
 ) -> None:
@@ -339,6 +386,77 @@ def test_a_bug_is_not_retried_and_its_run_is_given_up(
 def rate_limited(seconds: int) -> SecondaryRateLimitExceeded:
     raw = httpx.Response(403, request=httpx.Request("POST", "http://github.test/repos/o/r/check-runs"))
     return SecondaryRateLimitExceeded(GitHubResponse(raw, object), timedelta(seconds=seconds))
+
+
+def test_a_run_given_up_whose_check_run_could_not_be_completed_is_given_up_again(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    # Completing the check run as failed met a 502: the run stays owed, or the check run
+    # would be left in progress for good while the ledger said done.
+    recorder = Recorder(always=KeyError("pull_request"), give_up_failures=[ConnectionError("reset")])
+    queue = make_queue(make_settings, store, queues, recorder, retry_max_seconds=0.1)
+    queue.enqueue(request())
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the run to be given up")
+    assert [delivery for delivery, _err in recorder.given_up] == ["d-1", "d-1"]
+    assert record(queue).conclusion == "error"
+
+
+def fail_once(target: object, name: str, error: Exception) -> list[int]:
+    """Make ``target.name`` raise ``error`` on its first call; the list counts the calls."""
+    real = getattr(target, name)
+    calls = [0]
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise error
+        return real(*args, **kwargs)
+
+    setattr(target, name, failing)
+    return calls
+
+
+def test_a_run_the_store_failed_under_is_taken_up_again_not_held_forever(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    # A busy SQLite file ("database is locked" after its timeout) or a Redis gone, in the
+    # middle of a run and again when the run is handed back: the worker drops the run, and
+    # the heartbeat must stop renewing its lease, or the run stays leased for good.
+    recorder = Recorder()
+    queue = make_queue(make_settings, store, queues, recorder)
+    queue.enqueue(request())
+    busy = sqlite3.OperationalError("database is locked")
+    newest = fail_once(queue.store, "newest", busy)
+    requeued = fail_once(queue.store, "requeue", busy)
+    start(queue, queues, store)
+    wait_for(lambda: record(queue).state == DONE, "the run to finish")
+    assert newest[0] == 2 and requeued[0] == 1
+    assert [call.delivery_id for call in recorder.calls] == ["d-1"]
+    assert record(queue).conclusion == "success"
+
+
+def test_a_pull_request_lease_the_store_failed_to_drop_expires(
+    make_settings: MakeSettings, store: str | None, queues: list[JobQueue]
+) -> None:
+    # The lease is not renewed once its run let go of it: the pull request's next run gets
+    # it when it expires, instead of a worker waiting for it for good.
+    done: list[str] = []
+
+    def runner(settings: Settings, request: AnalysisRequest, leases: StoreLeases) -> RunOutcome:
+        holder = leases.acquire("7/octo/demo#3")
+        leases.release("7/octo/demo#3", holder)
+        done.append(request.delivery_id)
+        return RunOutcome("success")
+
+    queue = JobQueue(make_settings(redis_url=store, workers=1, **FAST), runner=runner)
+    dropped = fail_once(queue.store, "drop_pull", sqlite3.OperationalError("database is locked"))
+    queue.enqueue(request("d-1", pull=10))
+    queue.enqueue(request("d-2", head="c" * 40, pull=11))
+    start(queue, queues, store)
+    wait_for(lambda: len(done) == 2, "both runs to finish")
+    assert dropped[0] == 2
+    wait_for(lambda: all(run.conclusion == "success" for run in queue.recent()), "both runs to succeed")
 
 
 def test_rate_limited_run_is_due_no_sooner_than_github_asks(

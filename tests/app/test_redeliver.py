@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from faultline.app.observe.metrics import REDELIVERIES
+from faultline.app.observe.metrics import GITHUB_CALLS, REDELIVERIES
 from faultline.app.settings import Settings
 from faultline.app.web.redeliver import Redeliverer, RedisMemory, SqliteMemory, accepted_in_queue
 from faultline.app.work.queue import JobQueue
@@ -223,6 +223,23 @@ def test_a_refused_ask_is_not_repeated_and_a_failed_one_is(
     assert (again["refused"], again["requested"]) == (0, 1)
     assert target.received == [failed]
     assert len(attempts(sim.sim, refused)) == 1
+
+
+def test_a_rate_limited_ask_is_asked_again_and_every_call_is_counted(
+    settings: Settings, sim: RunningSim, target: Target
+) -> None:
+    # A secondary rate limit is a 403 too: it is no refusal, the next scan asks again. The
+    # scan's calls go through the transport, so the metrics count them like any other.
+    guid = missed(sim.sim)
+    asks = GITHUB_CALLS.labels(endpoint="POST /app/hook/deliveries/{delivery_id}/attempts", status="202")
+    before = asks._value.get()
+    sim.sim.rate_limit("POST", "/app/hook/deliveries/*/attempts", retry_after=1)
+    first = scan(settings, sim.sim)
+    assert (first["refused"], first["requested"], first["errors"]) == (0, 0, 1)
+    time.sleep(1.1)  # the pause GitHub asked for
+    assert scan(settings, sim.sim)["requested"] == 1
+    assert target.received == [guid]
+    assert asks._value.get() == before + 1
 
 
 def test_a_bad_answer_is_survived_and_the_next_period_scans_again(
