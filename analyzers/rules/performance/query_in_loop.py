@@ -415,9 +415,11 @@ def _loops(
         return found[0]
 
     for node in own:
+        # ``_few`` (which unparses the loop's names) is asked last: most loops make no call.
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            if _bounded(node.iter) or _few(node.target, node.iter):
+            if _bounded(node.iter):
                 continue
+            target, iterable = node.target, node.iter
             inner = list(_in_this_loop(node.body))
             if _stops_early(inner):
                 continue
@@ -427,8 +429,9 @@ def _loops(
             calls = [call for call in calls if call.kind != DJANGO_SAVE or _bulk_shape(node.body, items)]
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             generator = node.generators[0]
-            if _bounded(generator.iter) or _few(generator.target, generator.iter):
+            if _bounded(generator.iter):
                 continue
+            target, iterable = generator.target, generator.iter
             body: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             body += [condition for generator in node.generators for condition in generator.ifs]
             body += [generator.iter for generator in node.generators[1:]]
@@ -439,7 +442,7 @@ def _loops(
             calls = [call for call in calls if call.kind != DJANGO_SAVE]
         else:
             continue
-        if calls:
+        if calls and not _few(target, iterable):
             yield node, calls
 
 
