@@ -182,12 +182,18 @@ def holds_needle(needles: tuple[bytes, ...]) -> Callable[[bytes, dict[bytes, boo
         search = re.compile(b"|".join(re.escape(needle) for needle in needles)).search
         return lambda data, known: search(data) is not None
 
+    # The needle found last is looked for first: the files of one project tend to hold
+    # the same ones, and each needle looked for before the one found is a whole scan.
+    order = list(needles)
+
     def holds(data: bytes, known: dict[bytes, bool]) -> bool:
-        for needle in needles:
+        for at, needle in enumerate(order):
             found = known.get(needle)
             if found is None:
                 found = known[needle] = needle in data
             if found:
+                if at:
+                    order.insert(0, order.pop(at))
                 return True
         return False
 
