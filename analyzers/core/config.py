@@ -164,12 +164,12 @@ def describe_validation_error(err: ValidationError) -> str:
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    combined = _any_glob(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    combined = any_glob(patterns if isinstance(patterns, tuple) else tuple(patterns))
     return combined is not None and combined.match(path) is not None
 
 
 @lru_cache(maxsize=512)
-def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+def any_glob(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """The globs as one expression: the engine asks every rule about every file, and one
     match per path is much cheaper than one per glob. None for no glob."""
     if not patterns:

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,8 +15,8 @@ from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus
 from faultline.analyzers.core.config import (
     Config,
     ConfigError,
+    any_glob,
     describe_validation_error,
-    matches_any,
     rule_key_error,
 )
 from faultline.analyzers.core.context import Context
@@ -93,12 +93,36 @@ class ActiveRule:
 
     def wants(self, path: str, production: Callable[[], bool] | None = None) -> bool:
         """``production``: ``is_production(path)``, remembered by the caller for its next rule."""
-        rule = self.rule
-        if not rule.applies_to(path) or matches_any(path, self.exclude):
+        if not self._applies(path) or self._excluded(path):
             return False
-        if rule.production_only and not (production() if production else is_production(path)):
-            return matches_any(path, self.include)
+        if self.rule.production_only and not (production() if production else is_production(path)):
+            return bool(self._included(path))
         return True
+
+    # The globs compiled once (the engine asks every rule about every file); a rule with
+    # its own ``applies_to`` is asked itself.
+    @cached_property
+    def _applies(self) -> Callable[[str], object]:
+        rule = self.rule
+        return rule.applies_to if type(rule).applies_to is not Rule.applies_to else _matcher(rule.patterns)
+
+    @cached_property
+    def _excluded(self) -> Callable[[str], object]:
+        return _matcher(self.exclude)
+
+    @cached_property
+    def _included(self) -> Callable[[str], object]:
+        return _matcher(self.include)
+
+
+def _matcher(patterns: Iterable[str]) -> Callable[[str], object]:
+    """``matches_any(path, patterns)`` as one call: truthy for a path that matches."""
+    compiled = any_glob(tuple(patterns))
+    return compiled.match if compiled is not None else _never
+
+
+def _never(path: str) -> bool:
+    return False
 
 
 def activate(config: Config, rules: Sequence[type[Rule]]) -> list[ActiveRule]:
@@ -143,18 +167,36 @@ def _options(rule: type[Rule], raw: dict[str, object]) -> BaseModel:
 
 
 @cache
-def holds_needle(needles: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+def holds_needle(needles: tuple[bytes, ...]) -> Callable[[bytes, dict[bytes, bool]], bool]:
     """Whether a file's bytes hold one of a rule's needles (any file, for a rule without).
-    Needles that share a prefix (``except:``, ``except (``, ...) are one regular expression,
-    which looks for the prefix once instead of once per needle: four times faster there,
-    and slower for needles with nothing in common."""
+    The second argument holds the answers for the file so far: a needle several rules
+    share is looked for once per file. Needles that share a prefix (``except:``,
+    ``except (``, ...) are one regular expression, which looks for the prefix once instead
+    of once per needle: four times faster there, and slower for needles with nothing in
+    common."""
     if not needles:
-        return lambda data: True
+        return lambda data, known: True
     shared = {needle[:MIN_SHARED_PREFIX] for needle in needles}
     if len(needles) > 1 and len(shared) == 1 and min(map(len, needles)) >= MIN_SHARED_PREFIX:
         search = re.compile(b"|".join(re.escape(needle) for needle in needles)).search
-        return lambda data: search(data) is not None
-    return lambda data: any(needle in data for needle in needles)
+        return lambda data, known: search(data) is not None
+
+    # The needle found last is looked for first: the files of one project tend to hold
+    # the same ones, and each needle looked for before the one found is a whole scan.
+    order = list(needles)
+
+    def holds(data: bytes, known: dict[bytes, bool]) -> bool:
+        for at, needle in enumerate(order):
+            found = known.get(needle)
+            if found is None:
+                found = known[needle] = needle in data
+            if found:
+                if at:
+                    order.insert(0, order.pop(at))
+                return True
+        return False
+
+    return holds
 
 
 class Engine:
@@ -260,8 +302,9 @@ class _Pass:
             self.report.skipped.append(Skipped(change.path, too_large(len(source.data))))
             return
         self.report.files_checked += 1
+        known: dict[bytes, bool] = {}
         for active in wanted:
-            if not holds_needle(active.rule.needles)(source.data):
+            if not holds_needle(active.rule.needles)(source.data, known):
                 continue
             if not self.run_rule(active, source):
                 break

@@ -58,5 +58,7 @@ class SourceFile:
 def split_lines(text: str) -> list[str]:
     """Lines as Python's parser and git count them: str.splitlines() would also
     break at form feeds and other separators, and shift every line after them."""
-    lines = _LINE_END.split(text)
+    # Without a carriage return the expression splits where str.split does, several
+    # times slower: most files end their lines with a newline alone.
+    lines = text.split("\n") if "\r" not in text else _LINE_END.split(text)
     return lines[:-1] if lines and not lines[-1] else lines

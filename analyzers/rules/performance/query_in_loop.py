@@ -18,7 +18,7 @@ from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.flow import assignments, values_of
 from faultline.analyzers.lib.python.imports import imported_names
-from faultline.analyzers.lib.python.nodes import blocks, child_nodes, dotted_name, span
+from faultline.analyzers.lib.python.nodes import all_nodes, blocks, child_nodes, dotted_name, span
 from faultline.analyzers.lib.python.reaches import (
     DJANGO_QUERY,
     DJANGO_SAVE,
@@ -50,6 +50,7 @@ ONE_OFF_PATHS = (
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOPS = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+COMPREHENSIONS = LOOPS[2:]
 DATABASE = frozenset({QUERY, DJANGO_QUERY, DJANGO_SAVE})
 ADMIN_STATEMENTS = (
     "KILL", "DROP", "TRUNCATE", "ALTER", "CREATE", "GRANT", "REVOKE", "VACUUM", "ANALYZE",
@@ -308,8 +309,11 @@ class QueryInLoop(Rule):
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         if matches_any(source.path, ONE_OFF_PATHS):
             return
+        for_lines = _lines_with(source.lines, "for", _FOR)
+        if not for_lines:
+            return  # no loop and no comprehension: the tree is not needed
         tree = python.module(source)
-        imports, loops = _scan(tree, source)
+        imports, loops = _scan(tree, source, for_lines)
         if not loops:
             return
         evidence = _evidence(imports, source.text)
@@ -320,14 +324,14 @@ class QueryInLoop(Rule):
 
 
 def _scan(
-    tree: ast.Module, source: SourceFile
+    tree: ast.Module, source: SourceFile, for_lines: list[int]
 ) -> tuple[list[ast.stmt], dict[int, tuple[Function, list[ast.AST]]]]:
     """The module's imports, and each function's own loops (those of nested functions are
     theirs; loops at module or class level are not kept). Statements are walked block by
-    block; an expression is entered only when its lines hold a ``for`` (a comprehension)."""
+    block; an expression is entered only when its lines hold a ``for`` (a comprehension):
+    ``for_lines``, the lines that do."""
     imports: list[ast.stmt] = []
     loops: dict[int, tuple[Function, list[ast.AST]]] = {}
-    for_lines = _lines_with(source.lines, "for", _FOR)
     # A block with neither a loop nor an import adds nothing: it is not entered.
     wanted_lines = sorted({*for_lines, *_lines_with(source.lines, "import", _IMPORT)})
 
@@ -365,7 +369,8 @@ def _comprehensions(stmt: ast.stmt, nested: list[list[ast.stmt]], for_lines: lis
         expressions = [
             child for child in child_nodes(stmt) if isinstance(child, ast.expr) and _has_for(child, for_lines)
         ]
-    return [node for expr in expressions for node in ast.walk(expr) if isinstance(node, LOOPS[2:])]
+    # all_nodes: ast.walk's order, at about two thirds of its cost.
+    return [node for expr in expressions for node in all_nodes(expr) if isinstance(node, COMPREHENSIONS)]
 
 
 def _lines_with(lines: list[str], word: str, keyword: re.Pattern[str]) -> list[int]:
@@ -410,9 +415,11 @@ def _loops(
         return found[0]
 
     for node in own:
+        # ``_few`` (which unparses the loop's names) is asked last: most loops make no call.
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            if _bounded(node.iter) or _few(node.target, node.iter):
+            if _bounded(node.iter):
                 continue
+            target, iterable = node.target, node.iter
             inner = list(_in_this_loop(node.body))
             if _stops_early(inner):
                 continue
@@ -422,8 +429,9 @@ def _loops(
             calls = [call for call in calls if call.kind != DJANGO_SAVE or _bulk_shape(node.body, items)]
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             generator = node.generators[0]
-            if _bounded(generator.iter) or _few(generator.target, generator.iter):
+            if _bounded(generator.iter):
                 continue
+            target, iterable = generator.target, generator.iter
             body: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
             body += [condition for generator in node.generators for condition in generator.ifs]
             body += [generator.iter for generator in node.generators[1:]]
@@ -434,7 +442,7 @@ def _loops(
             calls = [call for call in calls if call.kind != DJANGO_SAVE]
         else:
             continue
-        if calls:
+        if calls and not _few(target, iterable):
             yield node, calls
 
 
