@@ -4,14 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The queue tests run a real redis-server (the Debian package); they are skipped nowhere.
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "== installing redis-server"
+# The queue tests run a real redis-server (the Debian package), and the completion tests load
+# their scripts in zsh and fish: each is installed when missing, and skipped nowhere.
+missing=""
+for need in redis-server:redis-server zsh:zsh fish:fish; do
+  command -v "${need%%:*}" >/dev/null 2>&1 || missing="$missing ${need#*:}"
+done
+if [ -n "$missing" ]; then
+  echo "== installing$missing"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq redis-server >/dev/null
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3}
