@@ -12,8 +12,10 @@ import json
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -188,17 +190,24 @@ def explain(
     return lines
 
 
+def _entries(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON lines of one process's log (its other lines skipped)."""
+    for raw in path.read_text(errors="replace").splitlines():
+        if not raw.startswith("{"):
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
 def _log_lines(log_dir: Path) -> dict[str, list[str]]:
     """Each delivery's log lines (event and error), from the processes' JSON logs."""
     found: dict[str, list[str]] = {}
     for path in sorted(log_dir.glob("*.log")):
-        for raw in path.read_text(errors="replace").splitlines():
-            if not raw.startswith("{"):
-                continue
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
+        for entry in _entries(path):
             delivery = entry.get("delivery")
             if not delivery or entry.get("logger") == "httpx":
                 continue
@@ -232,13 +241,7 @@ def error_summary(log_dir: Path, limit: int = 12) -> list[str]:
     """The warnings and errors the processes logged, most frequent first."""
     counted: Counter[str] = Counter()
     for path in sorted(log_dir.glob("*.log")):
-        for raw in path.read_text(errors="replace").splitlines():
-            if not raw.startswith("{"):
-                continue
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
+        for entry in _entries(path):
             if entry.get("level") not in ("warning", "error", "critical"):
                 continue
             text = str(entry.get("event", ""))[:120]

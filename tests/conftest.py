@@ -51,6 +51,14 @@ def git_repo(tmp_path: Path) -> GitRepo:
 
 
 @pytest.fixture
+def based(git_repo: GitRepo) -> GitRepo:
+    """A repository with one commit (a README), for a change to be checked against."""
+    git_repo.write("README.md", "x\n")
+    git_repo.commit("base")
+    return git_repo
+
+
+@pytest.fixture
 def make_repo(tmp_path: Path) -> Callable[[str], GitRepo]:
     def make(name: str) -> GitRepo:
         return GitRepo(tmp_path / name)

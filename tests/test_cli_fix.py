@@ -57,13 +57,6 @@ def fix(
     return code, out, err
 
 
-@pytest.fixture
-def based(git_repo: GitRepo) -> GitRepo:
-    git_repo.write("README.md", "x\n")
-    git_repo.commit("base")
-    return git_repo
-
-
 def test_fix_applies_the_safe_fixes_of_the_work_tree_and_keeps_the_rest(
     based: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,13 +34,6 @@ def places(document: dict[str, list[dict[str, str]]]) -> set[tuple[str, str]]:
     return {(finding["path"], finding["code"]) for finding in document["findings"]}
 
 
-@pytest.fixture
-def based(git_repo: GitRepo) -> GitRepo:
-    git_repo.write("README.md", "x\n")
-    git_repo.commit("base")
-    return git_repo
-
-
 # Line splitting.
 
 
