@@ -30,14 +30,17 @@ from __future__ import annotations
 import fnmatch
 import io
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Literal
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from annotated_types import Interval
 
 from faultline.analyzers.core.findings import Severity
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 CONFIG_PATH = ".github/faultline.yml"
 # Read as equal spellings, in this order: the first one present is the config.
@@ -47,45 +50,65 @@ CONFIG_PATHS = (CONFIG_PATH, ".github/faultline.yaml")
 MISPLACED_PATHS = ("faultline.yml", ".faultline.yml", "faultline.yaml", ".faultline.yaml")
 FailOn = Literal["error", "warning", "notice", "never"]
 CommentOn = Literal["error", "warning", "notice"]
+T = TypeVar("T")
+# What pydantic reads off a plain dataclass when it validates one: unknown keys are errors.
+STRICT: dict[str, Any] = {"extra": "forbid"}
+# Keys that take a list, where one string stands for a list of one.
+SINGLE_STRING_KEYS = ("exclude", "disable", "enable")
 
 
 class ConfigError(ValueError):
     """The config file is not valid; the message is meant for the user as it is."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Plain dataclasses, not pydantic models: building the models took a third of the CLI's
+# start-up. pydantic validates them (``validated``) only when a file gives a value.
+@dataclass(frozen=True)
+class RuleConfig:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
-
-class RuleConfig(_Strict):
     enabled: bool = True
     severity: Literal["error", "warning", "notice"] | None = None
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     # None: as ``comment_on`` says for the finding's severity.
     comment: bool | None = None
 
 
-class Config(_Strict):
+@dataclass(frozen=True)
+class Config:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
+
     fail_on: FailOn = "error"
-    max_comments: int = Field(default=25, ge=0, le=100)
+    max_comments: Annotated[int, Interval(ge=0, le=100)] = 25
     comment_on: CommentOn = "warning"
     exclude: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     enable: tuple[str, ...] | None = None
-    rules: dict[str, RuleConfig] = Field(default_factory=dict)
-
-    @field_validator("exclude", "disable", "enable", mode="before")
-    @classmethod
-    def _single_string(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    rules: dict[str, RuleConfig] = field(default_factory=dict)
 
     def fail_level(self) -> Severity | None:
         return None if self.fail_on == "never" else Severity.parse(self.fail_on)
 
     def is_excluded(self, path: str) -> bool:
         return matches_any(path, self.exclude)
+
+
+def validated(kind: type[T], data: Mapping[str, Any]) -> T:
+    """``data`` checked and converted into ``kind`` (a dataclass); raises pydantic's
+    ValidationError. An empty mapping is the defaults, without importing pydantic."""
+    if not data:
+        return kind()
+    adapter: TypeAdapter[T] = _adapter(cast(Hashable, kind))
+    return adapter.validate_python(data)
+
+
+@cache
+def _adapter(kind: Hashable) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(cast(type[Any], kind))
 
 
 @dataclass(frozen=True)
@@ -145,10 +168,20 @@ def yaml_mapping(text: str | bytes, source: str = CONFIG_PATH) -> dict[str, Any]
 
 def config_from_mapping(data: Mapping[str, Any], source: str) -> Config:
     """Validate a config's keys (from YAML, or a TOML table); errors name ``source`` and the key."""
+    from pydantic import ValidationError
+
+    given = {
+        key: [value] if key in SINGLE_STRING_KEYS and isinstance(value, str) else value
+        for key, value in data.items()
+    }
     try:
-        return Config.model_validate(data)
+        return validated(Config, given)
     except ValidationError as err:
         raise ConfigError(f"{source}: {describe_validation_error(err)}") from None
+
+
+def _listed(key: str, value: Any) -> Any:
+    return [value] if key in SINGLE_STRING_KEYS and isinstance(value, str) else value
 
 
 def describe_validation_error(err: ValidationError) -> str:
@@ -157,8 +190,12 @@ def describe_validation_error(err: ValidationError) -> str:
     for problem in err.errors():
         where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         message = problem["msg"]
-        if problem["type"] == "extra_forbidden":
+        if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key"
+        elif problem["type"] == "value_error" and not problem["loc"]:
+            # A dataclass's own check (``__post_init__``): its message names the key.
+            parts.append(str(problem.get("ctx", {}).get("error", message)))
+            continue
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
 

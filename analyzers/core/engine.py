@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from pydantic import BaseModel, ValidationError
-
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus
 from faultline.analyzers.core.config import (
     Config,
@@ -18,6 +16,7 @@ from faultline.analyzers.core.config import (
     any_glob,
     describe_validation_error,
     rule_key_error,
+    validated,
 )
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Finding, Hit, Severity, content_key, fingerprint, normalised
@@ -158,9 +157,13 @@ def _enabled(rule: type[Rule], config: Config, enabled_in_rules: bool) -> bool:
     return enabled_in_rules and not keys & set(config.disable)
 
 
-def _options(rule: type[Rule], raw: dict[str, object]) -> BaseModel:
+def _options(rule: type[Rule], raw: dict[str, object]) -> object:
+    if not raw:
+        return rule.Options()
+    from pydantic import ValidationError
+
     try:
-        return rule.Options.model_validate(raw)
+        return validated(rule.Options, raw)
     except ValidationError as err:
         detail = describe_validation_error(err)
         raise ConfigError(f"rules.{rule.slug}.options: {detail}") from None

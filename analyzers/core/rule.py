@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
-from faultline.analyzers.core.config import matches_any
+from faultline.analyzers.core.config import STRICT, matches_any
 from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import language_for
@@ -45,8 +43,12 @@ def is_production(path: str) -> bool:
     return language is None or not matches_any(path, language.test_globs)
 
 
-class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class NoOptions:
+    """A rule's options: a frozen dataclass that pydantic validates when the config gives
+    any (``__post_init__`` may check more, raising ValueError naming the key)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,11 @@ class Rule:
     # statement a hit too (it moved or was re-indented). Rules that decide
     # newness themselves (comparing keys with the base) leave this off.
     compare_base: ClassVar[bool] = False
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[Any]] = NoOptions
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
-    def __init__(self, options: BaseModel | None = None) -> None:
+    def __init__(self, options: object | None = None) -> None:
         self.options: Any = options if options is not None else self.Options()
 
     def applies_to(self, path: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
@@ -146,7 +147,7 @@ def effective_config(args: argparse.Namespace, root: Path) -> tuple[LoadedConfig
     loaded = load_config(root, args.config)
     config = apply_selection(loaded.config, parse_selection(args.select, args.ignore, all_rules()))
     if args.fail_on is not None:
-        config = config.model_copy(update={"fail_on": args.fail_on})
+        config = dataclasses.replace(config, fail_on=args.fail_on)
     try:
         activate(config, all_rules())
     except ConfigError as err:

@@ -4,6 +4,7 @@ where it came from: the default, a config file's key, or the command line."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Mapping
@@ -89,7 +90,7 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, loaded: LoadedConfig, config: Config) -> Iterator[Setting]:
-    values = config.model_dump(mode="json")
+    values = json.loads(json.dumps(dataclasses.asdict(config)))
     for key, value in values.items():
         if key == "rules":
             continue
@@ -148,7 +149,7 @@ def _rule_source(args: argparse.Namespace, loaded: LoadedConfig, rule: type[Rule
     if enabled:
         if in_enable:
             return f"{source}: enable"
-        if settings is not None and "enabled" in settings.model_fields_set:
+        if settings is not None and "enabled" in _file_rule(loaded, key or ""):
             return f"{source}: rules.{key}.enabled"
         return DEFAULT
     if listed and not in_enable:
@@ -186,3 +187,10 @@ def _shown_value(setting: Setting) -> str:
     if setting.key == "enable" and setting.value is None:
         return "(every rule)"  # no list: every rule not disabled runs
     return json.dumps(setting.value)
+
+
+def _file_rule(loaded: LoadedConfig, key: str) -> Mapping[str, Any]:
+    """The keys the file itself gives a rule (``rules.<key>``), as written."""
+    rules = loaded.data.get("rules")
+    settings = rules.get(key) if isinstance(rules, Mapping) else None
+    return settings if isinstance(settings, Mapping) else {}

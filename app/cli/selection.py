@@ -10,7 +10,7 @@ of ``--select``'s. The rules' other settings (severity, paths, options) stay the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.rule import Rule
@@ -67,10 +67,8 @@ def apply_selection(config: Config, selection: Selection) -> Config:
     """The config with the command line's choice of rules laid over the file's."""
     if selection.select is not None:
         # Each selected rule runs, whatever the file said of it (``enabled: false`` included).
-        rules = {key: settings.model_copy(update={"enabled": True}) for key, settings in config.rules.items()}
-        return config.model_copy(
-            update={"enable": selection.select, "disable": selection.ignore or (), "rules": rules}
-        )
+        rules = {key: replace(settings, enabled=True) for key, settings in config.rules.items()}
+        return replace(config, enable=selection.select, disable=selection.ignore or (), rules=rules)
     if selection.ignore is not None:
-        return config.model_copy(update={"disable": (*config.disable, *selection.ignore)})
+        return replace(config, disable=(*config.disable, *selection.ignore))
     return config

@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from faultline.analyzers.core.config import matches_any
+from faultline.analyzers.core.config import STRICT, matches_any
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
@@ -39,24 +38,20 @@ SUGGESTION_TITLE = "Read the pool size from the environment"
 ENV_READERS = {"os": "os.getenv", "os.getenv": "getenv", "os.environ": "environ.get"}
 
 
-class PoolSizeOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class PoolSizeOptions:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
-    constant_pattern: str = Field(
-        CONSTANT_PATTERN,
-        description="A module constant whose name this regular expression finds (re.search) is "
-        "reported when it holds an integer, even if no pool call in its file uses it. Only files "
-        "that mention a pool, an overflow or a min/max size are read.",
-    )
+    # A module constant whose name this regular expression finds (re.search) is reported when
+    # it holds an integer, even if no pool call in its file uses it. Only files that mention a
+    # pool, an overflow or a min/max size are read.
+    constant_pattern: str = CONSTANT_PATTERN
 
-    @field_validator("constant_pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         try:
-            re.compile(value)
+            re.compile(self.constant_pattern)
         except re.error as err:
-            raise ValueError(f"not a regular expression: {err}") from None
-        return value
+            raise ValueError(f"constant_pattern: not a regular expression: {err}") from None
 
 
 class HardcodedPoolSize(Rule):
