@@ -1,8 +1,6 @@
 """``python -m faultline``: the same as the ``faultline`` command."""
 
-import sys
-
-from faultline.app.cli.main import main
+from faultline.app.cli.main import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

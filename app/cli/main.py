@@ -10,10 +10,12 @@ when it has changes to apply (app/cli/fix.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from faultline.analyzers.core.changes import DiffError
 from faultline.analyzers.core.config import ConfigError
@@ -44,12 +46,38 @@ examples:
 {EXIT_CODES_HELP}"""
 
 
+# Commands that end when their output is written: ``run`` leaves them without tearing the
+# interpreter down (the App's long-running commands exit the usual way).
+ONE_SHOT_COMMANDS = frozenset({"check", "fix", "rules", "config", "completion"})
+
+
+def run() -> NoReturn:
+    """The ``faultline`` command. After a one-shot command it flushes its output and ends the
+    process at once, as mypy does: freeing every object and module of a large run one by one
+    took about a twentieth of ``check --all``, and nothing is left to clean up by then."""
+    args, code = _run(None)
+    if args is None or args.command not in ONE_SHOT_COMMANDS:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: the code still counts
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    return _run(argv)[1]
+
+
+def _run(argv: Sequence[str] | None) -> tuple[argparse.Namespace | None, int]:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return EXIT_USAGE
+        return None, EXIT_USAGE
+    return args, _handle(args)
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         code: int = args.handler(args)
     except (ConfigError, DiffError, GitError, UsageError) as err:
@@ -203,4 +231,4 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
