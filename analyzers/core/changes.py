@@ -9,14 +9,14 @@ every file counts as added.
 from __future__ import annotations
 
 import codecs
-import difflib
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from unidiff.constants import LINE_TYPE_NO_NEWLINE
-from unidiff.errors import UnidiffParseError
-from unidiff.patch import Hunk, PatchedFile, PatchSet
+# unidiff is imported where a diff is parsed: ``check --all`` reads none.
+if TYPE_CHECKING:
+    from unidiff.patch import Hunk, PatchedFile
 
 
 class FileStatus(enum.StrEnum):
@@ -115,6 +115,9 @@ class ChangeSet:
         """Parse ``git diff`` output (several files, with headers)."""
         if not text.strip():
             return cls()
+        from unidiff.errors import UnidiffParseError
+        from unidiff.patch import PatchSet
+
         try:
             patch = PatchSet(text)
         except UnidiffParseError as err:
@@ -136,6 +139,9 @@ def file_change_from_patch(
     """Parse one file's hunks as GitHub's pull request files API gives them."""
     header = f"--- a/{old_path or path}\n+++ b/{path}\n"
     body = patch if patch.endswith("\n") else patch + "\n"
+    from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
+
     try:
         parsed = PatchSet(header + body)
     except UnidiffParseError as err:
@@ -163,6 +169,8 @@ def diff_texts(path: str, old: str | None, new: str, old_path: str | None = None
             added_lines=frozenset(range(1, len(lines) + 1)),
             hunks=((1, len(lines)),) if lines else (),
         )
+    import difflib
+
     patch = "".join(
         line if line.endswith("\n") else line + "\n"
         # git splits lines on "\n" alone; str.splitlines would also split on form feeds.
@@ -250,6 +258,8 @@ def _hunk_sources(hunks: Iterable[Hunk]) -> tuple[tuple[int, int, tuple[str, ...
 def _old_lines(hunk: Hunk) -> tuple[str, ...]:
     """The hunk's old side; ``\\ No newline at end of file`` after an old line
     means that line had no newline."""
+    from unidiff.constants import LINE_TYPE_NO_NEWLINE
+
     lines: list[str] = []
     previous_was_old = False
     for line in hunk:
