@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -23,6 +21,9 @@ from faultline.analyzers.lib.typescript.nodes import (
     text,
     walk,
 )
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
 STORAGE = (b"localStorage", b"sessionStorage")

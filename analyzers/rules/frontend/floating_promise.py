@@ -5,9 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -25,6 +23,9 @@ from faultline.analyzers.lib.typescript.nodes import (
     text,
     walk,
 )
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 EFFECTS = frozenset({"useEffect", "useLayoutEffect", "React.useEffect", "React.useLayoutEffect"})
 CALLBACK_HOOKS = frozenset({"useCallback", "React.useCallback"})

@@ -6,9 +6,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -16,6 +14,9 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import arguments, callee, hit, method, receiver, text, walk
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 ROOT_CALLS = frozenset({"createRoot", "ReactDOM.createRoot", "ReactDOMClient.createRoot"})
 HYDRATE_CALLS = frozenset({"hydrateRoot", "ReactDOM.hydrateRoot", "ReactDOMClient.hydrateRoot"})

@@ -5,9 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.config import matches_any
 from faultline.analyzers.core.context import Context
@@ -17,6 +15,9 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.languages.typescript import GENERATED_GLOBS, SCRIPT_PATTERNS, minified, script
 from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, text, walk
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 SLUG = "no-401-handling"
 FETCHES = frozenset({"fetch", "window.fetch", "globalThis.fetch", "self.fetch"})
