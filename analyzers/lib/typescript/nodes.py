@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING
 
 from faultline.analyzers.core.findings import Hit
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 WORDS = re.compile(r"\w+")
 FUNCTIONS = frozenset(

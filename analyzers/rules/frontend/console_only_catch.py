@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -23,14 +20,18 @@ from faultline.analyzers.lib.typescript.nodes import (
     text,
     walk,
 )
+from faultline.analyzers.lib.typescript.patterns import LazyPattern
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 CONSOLE_CALLS = frozenset({"console.error", "console.log", "console.warn", "console.info", "console.debug"})
 STORAGE = (b"localStorage", b"sessionStorage")
-CLEANUP = re.compile(
+CLEANUP = LazyPattern(
     r"(remove|close|disconnect|unsubscribe|abort|destroy|dispose|revoke|unregister|cancel|clear)"
 )
 # Files where the console is what the user reads: build scripts, command-line tools.
-HOOK = re.compile(r"^use[A-Z0-9]")
+HOOK = LazyPattern(r"^use[A-Z0-9]")
 BINDINGS = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 CLI_MARKERS = (b"process.argv", b"process.exit", b"#!/usr/bin/env node")
 

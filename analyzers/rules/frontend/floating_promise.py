@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -25,12 +22,16 @@ from faultline.analyzers.lib.typescript.nodes import (
     text,
     walk,
 )
+from faultline.analyzers.lib.typescript.patterns import LazyPattern
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 EFFECTS = frozenset({"useEffect", "useLayoutEffect", "React.useEffect", "React.useLayoutEffect"})
 CALLBACK_HOOKS = frozenset({"useCallback", "React.useCallback"})
-ERROR_WORD = re.compile(rb"\berror\b")
+ERROR_WORD = LazyPattern(rb"\berror\b")
 BINDINGS = frozenset({"identifier", "shorthand_property_identifier_pattern"})
-HANDLER_NAME = re.compile(r"^(handle|on)[A-Z]")
+HANDLER_NAME = LazyPattern(r"^(handle|on)[A-Z]")
 
 
 class FloatingPromise(Rule):

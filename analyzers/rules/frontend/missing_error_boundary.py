@@ -6,9 +6,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -16,6 +14,10 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages.typescript import SCRIPT_PATTERNS, Script, script
 from faultline.analyzers.lib.typescript.nodes import arguments, callee, hit, method, receiver, text, walk
+from faultline.analyzers.lib.typescript.patterns import LazyPattern
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 ROOT_CALLS = frozenset({"createRoot", "ReactDOM.createRoot", "ReactDOMClient.createRoot"})
 HYDRATE_CALLS = frozenset({"hydrateRoot", "ReactDOM.hydrateRoot", "ReactDOMClient.hydrateRoot"})
@@ -23,20 +25,22 @@ LEGACY_RENDER = frozenset({"ReactDOM.render", "ReactDOM.hydrate"})
 # What a file holds when it defines or uses a boundary (its own class, react-error-boundary,
 # Sentry's, Next's error files).
 BOUNDARY_MARKS = (b"ErrorBoundary", b"componentDidCatch", b"getDerivedStateFromError", b"withErrorBoundary")
-PAGE_CONTAINER = re.compile(r"getElementById|querySelector|document\.body|\b(?:root|app)\w*\b", re.IGNORECASE)
+PAGE_CONTAINER = LazyPattern(
+    r"getElementById|querySelector|document\.body|\b(?:root|app)\w*\b", re.IGNORECASE
+)
 RENDER_NEEDLES = (b"createRoot", b"hydrateRoot", b"ReactDOM.render", b"ReactDOM.hydrate", b"react-dom")
 SUFFIXES = (".tsx", ".ts", ".jsx", ".js")
-LAYOUT = re.compile(r"(?:^|/)app/layout\.(?:tsx|jsx|ts|js)$")
-ERROR_FILES = re.compile(r"/(?:global-)?error\.(?:tsx|jsx|ts|js)$")
-IMPORT = re.compile(r"""import\s+(\w+)[^'"]*?from\s+['"](\.[^'"]+)['"]""")
-NAMED_IMPORT = re.compile(r"""import\s+(?:\w+\s*,\s*)?\{([^}]*)\}\s*from\s+['"](\.[^'"]+)['"]""")
+LAYOUT = LazyPattern(r"(?:^|/)app/layout\.(?:tsx|jsx|ts|js)$")
+ERROR_FILES = LazyPattern(r"/(?:global-)?error\.(?:tsx|jsx|ts|js)$")
+IMPORT = LazyPattern(r"""import\s+(\w+)[^'"]*?from\s+['"](\.[^'"]+)['"]""")
+NAMED_IMPORT = LazyPattern(r"""import\s+(?:\w+\s*,\s*)?\{([^}]*)\}\s*from\s+['"](\.[^'"]+)['"]""")
 # How a module may name react-dom: ``import * as RD from 'react-dom/client'``, ``import
 # ReactDOMClient from ...``, ``import { createRoot as mount } from ...``, ``require(...)``.
-REACT_DOM = re.compile(
+REACT_DOM = LazyPattern(
     r"""(?:import\s+(?!type\b)([^;'"]+?)\s+from|(?:const|let|var)\s+([\w{][^=;]*?)\s*=\s*require\()"""
     r"""\s*['"]react-dom(?:/client)?['"]"""
 )
-BRACES = re.compile(r"\{([^}]*)\}")
+BRACES = LazyPattern(r"\{([^}]*)\}")
 
 
 class MissingErrorBoundary(Rule):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.config import matches_any
 from faultline.analyzers.core.context import Context
@@ -17,6 +15,10 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.languages.typescript import GENERATED_GLOBS, SCRIPT_PATTERNS, minified, script
 from faultline.analyzers.lib.typescript.nodes import FUNCTIONS, arguments, callee, hit, text, walk
+from faultline.analyzers.lib.typescript.patterns import LazyPattern
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 SLUG = "no-401-handling"
 FETCHES = frozenset({"fetch", "window.fetch", "globalThis.fetch", "self.fetch"})
@@ -27,22 +29,22 @@ OTHER_FACTORIES = {"ky.create": "ky instance", "ky.extend": "ky instance", "ofet
                    "$fetch.create": "$fetch instance"}  # fmt: skip
 NEEDLES = (b".create(", b".extend(", b"fetch(")
 # ``import axiosLib from "axios"``: the instance is made by ``axiosLib.create(...)``.
-AXIOS_NAME = re.compile(
+AXIOS_NAME = LazyPattern(
     r"""(?:import\s+(\w+)\s*(?:,\s*\{[^}]*\})?\s+from|(\w+)\s*=\s*require\()\s*['"]axios['"]"""
 )
 # What a module holds when its requests carry the user's credentials.
-CREDENTIALS = re.compile(rb"Authorization|Bearer|withCredentials|credentials\s*:|\btoken\b|[a-z]Token\b")
+CREDENTIALS = LazyPattern(rb"Authorization|Bearer|withCredentials|credentials\s*:|\btoken\b|[a-z]Token\b")
 # A key of the service itself (server code calling a third party), not a user's session:
 # nothing to refresh on a 401.
-SERVICE_KEY = re.compile(rb"api_?key|x-api-key|client_?secret|process\.env\.\w*(?:KEY|TOKEN|SECRET)", re.I)
-SERVER_PATHS = re.compile(r"(?:^|/)server/|(?:^|/)pages/api/|(?:^|/)route\.[jt]s$|\.server\.[jt]sx?$")
+SERVICE_KEY = LazyPattern(rb"api_?key|x-api-key|client_?secret|process\.env\.\w*(?:KEY|TOKEN|SECRET)", re.I)
+SERVER_PATHS = LazyPattern(r"(?:^|/)server/|(?:^|/)pages/api/|(?:^|/)route\.[jt]s$|\.server\.[jt]sx?$")
 # In the client's own module any mention counts: its author has thought about the case.
-HANDLES_HERE = re.compile(
+HANDLES_HERE = LazyPattern(
     rb"\b401\b|interceptors\.response|refresh|unauthori[sz]ed|onResponseError|afterResponse", re.I
 )
 # Elsewhere, code that looks at a 401 (a comparison, a case, a list of codes), a response
 # interceptor or error hook, a token refresh, or a library that refreshes tokens itself.
-HANDLES_ELSEWHERE = re.compile(
+HANDLES_ELSEWHERE = LazyPattern(
     rb"[=!]==?\s*401\b|\b401\s*[=!]==?|\bcase\s+401\b|[\[(,]\s*401\s*[\]),]"
     rb"|interceptors\.response\.use|onResponseError|afterResponse|\bunauthori[sz]ed\b"
     rb"|refresh_?token|refresh_?session|refresh_?auth|token/refresh|/refresh\b|renew_?token|silent_?renew"
@@ -54,7 +56,7 @@ SCRIPT_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 EVIDENCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".vue", ".svelte")
 MODULE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx")
 BUNDLES = (*GENERATED_GLOBS, "*.bundle.*", "**/static/**/vendor*", "**/node_modules/**")
-RELATIVE_IMPORT = re.compile(r"""(?:from|import)\s*\(?\s*['"](\.{1,2}/[^'"]+)['"]""")
+RELATIVE_IMPORT = LazyPattern(r"""(?:from|import)\s*\(?\s*['"](\.{1,2}/[^'"]+)['"]""")
 
 
 class No401Handling(Rule):

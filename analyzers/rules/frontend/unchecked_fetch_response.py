@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import ClassVar
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, ClassVar
 
 from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
@@ -23,10 +21,14 @@ from faultline.analyzers.lib.typescript.nodes import (
     text,
     walk,
 )
+from faultline.analyzers.lib.typescript.patterns import LazyPattern
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 FETCHES = frozenset({"fetch", "window.fetch", "globalThis.fetch", "self.fetch"})
 BODY_READS = frozenset({"json", "text", "blob", "arrayBuffer", "formData"})
-LOCAL_URL = re.compile(
+LOCAL_URL = LazyPattern(
     r"data_?ur[li]|^[`'\"](data|blob):|blob_?ur[li]|objectur[li]|createObjectURL", re.IGNORECASE
 )
 # Reading any of these means the author looked at how the request went.
