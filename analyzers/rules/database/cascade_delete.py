@@ -10,7 +10,15 @@ from faultline.analyzers.core.context import Context
 from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
-from faultline.analyzers.rules.database.cascades import DELETE, NEEDLES, ORPHAN, Cascade, Facts, sql_cascades
+from faultline.analyzers.rules.database.cascades import (
+    DELETE,
+    NEEDLES,
+    ORPHAN,
+    Cascade,
+    Facts,
+    may_declare_cascade,
+    sql_cascades,
+)
 from faultline.analyzers.rules.database.cascades.history import Before, change_index, facts_of
 
 # The SQL reader, as its tests know it.
@@ -370,6 +378,8 @@ assoc_case_tags = Table(
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        if source.path.endswith(".py") and not may_declare_cascade(source.data):
+            return  # nothing new on this side, so nothing to compare with the base
         facts = facts_of(ctx, source, "new", strict=True)
         if not facts.cascades:
             return

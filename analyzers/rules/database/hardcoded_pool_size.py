@@ -17,7 +17,11 @@ from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.imports import imported_names
 from faultline.analyzers.lib.python.nodes import span
 from faultline.analyzers.rules.database.pool_sizes import PoolSizeScan, Sizing
-from faultline.analyzers.rules.database.pools import may_size_a_pool
+from faultline.analyzers.rules.database.pools import (
+    imports_pool_module,
+    may_size_a_pool,
+    may_size_without_a_call,
+)
 
 # Module constants named like a pool size. ``DEFAULT_*`` names are defaults that
 # something else overrides; thread, process and worker pools are not connection pools.
@@ -28,6 +32,8 @@ CONSTANT_PATTERN = (
     r"(?:POOL_SIZE|POOL_(?:MIN|MAX)(?:_SIZE)?|(?:MIN|MAX)_POOL_SIZE|MAX_CONNECTIONS|(?:POOL_)?MAX_OVERFLOW)$"
     r"|^(?:POOL_)?MAX_OVERFLOW$"
 )
+# Every name CONSTANT_PATTERN finds holds one of these.
+CONSTANT_WORDS = ("POOL_", "MAX_CONNECTIONS", "MAX_OVERFLOW")
 
 # Code that runs once rather than in every replica: its pool does not grow with the deployment.
 ONE_OFF_PATHS = ("scripts", "migrations", "alembic")
@@ -268,10 +274,20 @@ class HardcodedPoolSize(Rule):
         if matches_any(source.path, ONE_OFF_PATHS):
             return
         pattern = re.compile(self.options.constant_pattern)
-        if not may_size_a_pool(source.text, pattern):
+        # A pattern of the config's own: no word is known to be in the names it finds.
+        words = CONSTANT_WORDS if self.options.constant_pattern == CONSTANT_PATTERN else None
+        if not may_size_a_pool(source.text, pattern, words):
+            return
+        tree = python.module(source)
+        # The gate reads import lines in docstrings too (``from sqlalchemy import create_engine``
+        # in an example): without a real import nor a named size there is nothing to walk for.
+        if (
+            words is not None
+            and not may_size_without_a_call(source.text, words)
+            and not imports_pool_module(tree)
+        ):
             return
         change = ctx.changes.get(source.path)
-        tree = python.module(source)
         sizings = PoolSizeScan(tree, change, pattern).sizings()
         reader = _env_reader(tree) if sizings else None
         for sizing in sizings:

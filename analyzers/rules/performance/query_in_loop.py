@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_left
+import sys
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -408,6 +409,7 @@ def _loops(
     """Each loop of ``function`` (not of nested functions) with the calls it makes per item."""
     awaited_only = isinstance(function, ast.AsyncFunctionDef)
     found: list[dict[str, list[ast.expr]]] = []
+    reach = _Reach(evidence)
 
     def assigned() -> dict[str, list[ast.expr]]:
         if not found:
@@ -417,19 +419,19 @@ def _loops(
     for node in own:
         # ``_few`` (which unparses the loop's names) is asked last: most loops make no call.
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            if _bounded(node.iter):
+            if _bounded(node.iter) or not reach.anything_in(node):
                 continue
             target, iterable = node.target, node.iter
             inner = list(_in_this_loop(node.body))
             if _stops_early(inner):
                 continue
             items = _item_names(node.target, inner)
-            calls = _calls(inner, items, evidence, awaited_only)
+            calls = _calls(inner, items, awaited_only, reach)
             calls = _per_row(calls, node.iter, items, assigned, evidence)
             calls = [call for call in calls if call.kind != DJANGO_SAVE or _bulk_shape(node.body, items)]
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             generator = node.generators[0]
-            if _bounded(generator.iter):
+            if _bounded(generator.iter) or not reach.anything_in(node):
                 continue
             target, iterable = generator.target, generator.iter
             body: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
@@ -437,13 +439,44 @@ def _loops(
             body += [generator.iter for generator in node.generators[1:]]
             targets = [generator.target for generator in node.generators]
             items = {name for target in targets for name in _names(target)}
-            calls = _calls(list(_in_this_loop(body)), items, evidence, awaited_only)
+            calls = _calls(list(_in_this_loop(body)), items, awaited_only, reach)
             calls = _per_row(calls, generator.iter, items, assigned, evidence)
             calls = [call for call in calls if call.kind != DJANGO_SAVE]
         else:
             continue
         if calls and not _few(target, iterable):
             yield node, calls
+
+
+class _Reach:
+    """What the calls of one function's loops reach, each call asked once. Most loops make
+    no call that reaches anything: one cheap walk of such a loop spares the walk of what
+    runs per item, which the checks after it need several times over."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.kinds: dict[int, str | None] = {}  # reached() by id of the call
+        # (start, end) of loops without such a call, disjoint: a loop inside one needs no walk.
+        self.quiet: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def kind(self, call: ast.Call) -> str | None:
+        key = id(call)
+        if key not in self.kinds:
+            self.kinds[key] = reached(call, self.evidence)
+        return self.kinds[key]
+
+    def anything_in(self, loop: ast.AST) -> bool:
+        """Whether a call anywhere in ``loop`` reaches a database or a service."""
+        start = (getattr(loop, "lineno", 0), getattr(loop, "col_offset", 0))
+        end = (getattr(loop, "end_lineno", None) or start[0], getattr(loop, "end_col_offset", None) or 0)
+        at = bisect_left(self.quiet, (start, (sys.maxsize, 0)))
+        if at and self.quiet[at - 1][1] >= end:
+            return False  # inside a loop already walked
+        for node in all_nodes(loop):
+            if isinstance(node, ast.Call) and self.kind(node) is not None:
+                return True
+        insort(self.quiet, (start, end))
+        return False
 
 
 def _in_this_loop(body: list[ast.stmt] | list[ast.AST]) -> Iterator[ast.AST]:
@@ -576,7 +609,7 @@ def _uses(node: ast.AST, items: set[str]) -> bool:
     return any(isinstance(child, ast.Name) and child.id in items for child in ast.walk(node))
 
 
-def _calls(nodes: list[ast.AST], items: set[str], evidence: Evidence, awaited_only: bool) -> list[Call]:
+def _calls(nodes: list[ast.AST], items: set[str], awaited_only: bool, reach: _Reach) -> list[Call]:
     """The calls among a loop's own nodes that reach a database or a service, with an item in them."""
     awaited = {id(node.value) for node in nodes if isinstance(node, ast.Await)}
     memoised = _memoised(nodes)
@@ -588,7 +621,7 @@ def _calls(nodes: list[ast.AST], items: set[str], evidence: Evidence, awaited_on
             or id(node) in memoised
         ):
             continue
-        kind = reached(node, evidence)
+        kind = reach.kind(node)
         if kind is None or (kind == QUERY and _admin_statement(node)):
             continue
         uses_item = _uses(node.func.value if kind == DJANGO_SAVE else node, items)  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ cascade keyed by what it is on, so that the two sides of a change compare."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +19,28 @@ ORPHAN = "delete-orphan"
 DELETE_ONLY = frozenset({DELETE})
 # A file that holds none of these declares no cascade.
 NEEDLES = (b"cascade", b"CASCADE", b"Cascade")
+# What else a Python module that declares a cascade holds, by the three ways to declare
+# one (the scan reads every string of a module with a needle, and most modules of an ORM
+# have one, in prose): a relationship's ``cascade=`` (or the ``"cascade"`` key of its
+# keyword dict) and the call's name; an ``ondelete=`` or ``on_delete=`` keyword; the
+# ``ON DELETE`` of SQL, whose words may sit in two literals joined implicitly or apart
+# behind an escape (``"ON\nDELETE"``). Each pattern starts with a literal, which the
+# ``re`` module looks for as fast as ``in`` does; SQL is looked for in the lowered text.
+_RELATIONSHIP_CASCADE = re.compile(rb"cascade(?:(?:_delete)?\s*=|[\"'])")
+_RELATIONSHIP_CALLS = (b"elation", b"dynamic_loader", b"backref")  # relationship, relation, Relationship
+_ON_DELETE_KEYWORDS = (b"ondelete", b"on_delete")
+_SQL_ON_DELETE = re.compile(rb"on[\s\"'\\rbuftnv]*delete")
 DJANGO_CASCADES = {"CASCADE", "DB_CASCADE"}
+
+
+def may_declare_cascade(data: bytes) -> bool:
+    """False for a Python module with a needle that cannot declare a cascade: its tree
+    need not be walked (nor parsed) to find none."""
+    if any(keyword in data for keyword in _ON_DELETE_KEYWORDS):
+        return True
+    if any(name in data for name in _RELATIONSHIP_CALLS) and _RELATIONSHIP_CASCADE.search(data):
+        return True
+    return _SQL_ON_DELETE.search(data.lower()) is not None
 
 
 @dataclass(frozen=True)
