@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import fence_for, language_for
 from faultline.analyzers.languages.typescript import script
 from faultline.analyzers.rules.frontend.console_only_catch import ConsoleOnlyCatch
+from tests.test_layout import loaded_after
 
 JSX = "export const A = () => <div>{items.map((i) => <b key={i}>{i}</b>)}</div>;\n"
 
@@ -112,16 +111,6 @@ def test_a_long_line_of_written_code_with_spaces_is_read() -> None:
     assert script(SourceFile("src/columns.ts", line.encode())).root is not None
 
 
-def _loaded_after(code: str, cwd: Path) -> set[str]:
-    """The modules a fresh interpreter has loaded after running ``code`` in ``cwd``."""
-    script = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
-    proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, check=False, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return set(proc.stdout.split())
-
-
 CHECK_ALL = (
     "import contextlib, io\nfrom faultline.app.cli.main import main\n"
     "with contextlib.redirect_stdout(io.StringIO()):\n    main(['check', '--all', '.'])"
@@ -130,14 +119,14 @@ CHECK_ALL = (
 
 def test_a_run_without_scripts_never_imports_tree_sitter(tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("try:\n    db.commit()\nexcept Exception:\n    pass\n")
-    loaded = _loaded_after(CHECK_ALL, tmp_path)
+    loaded = loaded_after(CHECK_ALL, tmp_path)
     assert "faultline.analyzers.rules.frontend.floating_promise" in loaded
     assert not {name for name in loaded if name.startswith("tree_sitter")}
 
 
 def test_a_script_loads_its_grammar_only(tmp_path: Path) -> None:
     (tmp_path / "a.ts").write_text("async function f() {}\nf();\n")
-    loaded = _loaded_after(CHECK_ALL, tmp_path)
+    loaded = loaded_after(CHECK_ALL, tmp_path)
     assert "tree_sitter" in loaded
     # The compiled grammar without its package (which imports importlib.resources).
     assert "tree_sitter_typescript" not in loaded and "tree_sitter_javascript" not in loaded
