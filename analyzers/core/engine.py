@@ -3,11 +3,10 @@ only what the change added, apply the config and suppressions."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus
 from faultline.analyzers.core.config import (
@@ -27,8 +26,6 @@ from faultline.analyzers.core.repo import RepoView
 from faultline.analyzers.core.rule import RemoteHit, Rule, is_production
 from faultline.analyzers.core.source import ParseError, SourceFile
 from faultline.analyzers.core.suppressions import suppressed
-
-MIN_SHARED_PREFIX = 3
 
 
 @dataclass(frozen=True)
@@ -169,37 +166,42 @@ def _options(rule: type[Rule], raw: dict[str, object]) -> object:
         raise ConfigError(f"rules.{rule.slug}.options: {detail}") from None
 
 
-@cache
-def holds_needle(needles: tuple[bytes, ...]) -> Callable[[bytes, dict[bytes, bool]], bool]:
-    """Whether a file's bytes hold one of a rule's needles (any file, for a rule without).
-    The second argument holds the answers for the file so far: a needle several rules
-    share is looked for once per file. Needles that share a prefix (``except:``,
-    ``except (``, ...) are one regular expression, which looks for the prefix once instead
-    of once per needle: four times faster there, and slower for needles with nothing in
-    common."""
+class NeedleFinder:
+    """Which of the needles of the rules that want a file its bytes hold, found in one pass.
+    A scan of the whole file per needle (some 60 for a Python file, most of them absent)
+    cost a third as much as parsing it; an Aho-Corasick automaton reads the file once."""
+
+    def __init__(self) -> None:
+        self._automata: dict[tuple[int, ...], Callable[[bytes], set[bytes]] | None] = {}
+
+    def present(self, data: bytes, wanted: Sequence[ActiveRule]) -> set[bytes] | None:
+        """The needles ``data`` holds; None when no wanted rule has a needle."""
+        key = tuple(id(active) for active in wanted)
+        if key not in self._automata:
+            self._automata[key] = _automaton({needle for active in wanted for needle in active.rule.needles})
+        find = self._automata[key]
+        return None if find is None else find(data)
+
+
+def _automaton(needles: set[bytes]) -> Callable[[bytes], set[bytes]] | None:
     if not needles:
-        return lambda data, known: True
-    shared = {needle[:MIN_SHARED_PREFIX] for needle in needles}
-    if len(needles) > 1 and len(shared) == 1 and min(map(len, needles)) >= MIN_SHARED_PREFIX:
-        search = re.compile(b"|".join(re.escape(needle) for needle in needles)).search
-        return lambda data, known: search(data) is not None
+        return None
+    from ahocorasick_rs import BytesAhoCorasick
 
-    # The needle found last is looked for first: the files of one project tend to hold
-    # the same ones, and each needle looked for before the one found is a whole scan.
-    order = list(needles)
+    ordered = sorted(needles)
+    # Overlapping matches: a needle that only ever occurs across another is still found
+    # (``from requests.adapters`` holds both ``from requests`` and ``requests.``).
+    matches = BytesAhoCorasick(ordered).find_matches_as_indexes
 
-    def holds(data: bytes, known: dict[bytes, bool]) -> bool:
-        for at, needle in enumerate(order):
-            found = known.get(needle)
-            if found is None:
-                found = known[needle] = needle in data
-            if found:
-                if at:
-                    order.insert(0, order.pop(at))
-                return True
-        return False
+    def find(data: bytes) -> set[bytes]:
+        return {ordered[index] for index, _, _ in matches(data, overlapping=True)}
 
-    return holds
+    return find
+
+
+def holds(present: set[bytes] | None, needles: tuple[bytes, ...]) -> bool:
+    """Whether a file holds one of a rule's needles (any file, for a rule without)."""
+    return not needles or present is None or not present.isdisjoint(needles)
 
 
 class Engine:
@@ -287,6 +289,7 @@ class _Pass:
         self.config = config
         self.report = Report()
         self.seen: set[str] = set()
+        self.needles = NeedleFinder()
 
     def check_file(self, change: FileChange, wanted: list[ActiveRule]) -> None:
         if not wanted:
@@ -305,9 +308,9 @@ class _Pass:
             self.report.skipped.append(Skipped(change.path, too_large(len(source.data))))
             return
         self.report.files_checked += 1
-        known: dict[bytes, bool] = {}
+        present = self.needles.present(source.data, wanted)
         for active in wanted:
-            if not holds_needle(active.rule.needles)(source.data, known):
+            if not holds(present, active.rule.needles):
                 continue
             if not self.run_rule(active, source):
                 break
