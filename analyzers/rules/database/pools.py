@@ -6,8 +6,13 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 from faultline.analyzers.lib.python.nodes import blocks, find_keyword, span, string_value
+
+if TYPE_CHECKING:
+    from ahocorasick_rs import AhoCorasick
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,9 @@ _MODULE_WORDS = tuple(
 _IMPORTS_POOL_MODULE = re.compile(
     rf"^[ \t]*(?:from[ \t]+(?:{_POOL_MODULES})\b|import[ \t][^\n]*\b(?:{_POOL_MODULES})\b)", re.MULTILINE
 )
-_CALL_NAMES = {name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")}
-_CALLS_POOL = re.compile(rf"\b(?:{'|'.join(sorted(_CALL_NAMES))})\s*\(")
+_CALL_NAMES = sorted({name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")})
+_WORD_CHARACTER = re.compile(r"\w")
+_OPENS_CALL = re.compile(r"\s*\(")
 # Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}:
 # a "pool" key alone is common (Airflow's task pools), so the Django one needs "OPTIONS" too.
 _FLASK_POOL = "SQLALCHEMY_"
@@ -109,7 +115,7 @@ def may_size_a_pool(
     if (
         any(word in text for word in _MODULE_WORDS)
         and _IMPORTS_POOL_MODULE.search(text)
-        and _CALLS_POOL.search(text)
+        and _calls_pool(text)
     ):
         return True
     if _FLASK_POOL in text or ("OPTIONS" in text and _DJANGO_POOL.search(text)):
@@ -117,6 +123,23 @@ def may_size_a_pool(
     if constant_words is not None and not any(word in text for word in constant_words):
         return False
     return any(constant_pattern.search(match.group(1)) for match in _MODULE_INT_CONSTANT.finditer(text))
+
+
+def _calls_pool(text: str) -> bool:
+    """Whether ``text`` holds a call of one of the pool calls' names: ``\\b(?:names)\\s*\\(``,
+    with one Aho-Corasick pass for the names instead of a regular expression that tries
+    each of them at every position of the text (some ten times slower)."""
+    for _, start, end in _call_names().find_matches_as_indexes(text, overlapping=True):
+        if (start == 0 or not _WORD_CHARACTER.match(text, start - 1)) and _OPENS_CALL.match(text, end):
+            return True
+    return False
+
+
+@cache
+def _call_names() -> AhoCorasick:
+    from ahocorasick_rs import AhoCorasick  # compiled once, when a file first gets this far
+
+    return AhoCorasick(_CALL_NAMES)
 
 
 def may_size_without_a_call(text: str, constant_words: tuple[str, ...]) -> bool:
