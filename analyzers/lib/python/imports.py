@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from faultline.analyzers.lib.python.nodes import all_nodes
+from faultline.analyzers.lib.python.nodes import node_index
 
 
 @dataclass(frozen=True)
@@ -55,26 +55,23 @@ def imports_package(body: list[ast.stmt], package: str) -> bool:
     )
 
 
-def import_map(tree: ast.Module, nodes: Iterable[ast.AST] | None = None) -> dict[str, str]:
+def import_map(tree: ast.Module) -> dict[str, str]:
     """Local name → the qualified name it was imported as, from absolute imports
     anywhere in the module; names the module also binds otherwise (a local
-    ``def create_pool``, an assignment, an argument) are dropped. ``nodes``: every
-    node of ``tree``, when the caller has walked it already."""
+    ``def create_pool``, an assignment, an argument) are dropped."""
+    index = node_index(tree)
     names: dict[str, str] = {}
-    bound: set[str] = set()
-    for node in all_nodes(tree) if nodes is None else nodes:
-        # The commonest nodes first: this runs once per node of the module.
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store):
-                bound.add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for imported in imported_names((node,)):
-                if not imported.relative:
-                    names[imported.local] = imported.qualified
+    # In walk order: of two imports of one name, the later wins.
+    for imported in imported_names(index.in_walk_order(ast.Import, ast.ImportFrom)):
+        if not imported.relative:
+            names[imported.local] = imported.qualified
+    if not names:
+        return names
+    bound = {node.id for node in index.of(ast.Name) if type(node.ctx) is ast.Store}
+    bound.update(node.arg for node in index.of(ast.arg))
+    bound.update(node.name for node in index.of(ast.FunctionDef))
+    bound.update(node.name for node in index.of(ast.AsyncFunctionDef))
+    bound.update(node.name for node in index.of(ast.ClassDef))
     return {local: qualified for local, qualified in names.items() if local not in bound}
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TypeVar, cast
+
+NodeT = TypeVar("NodeT", bound=ast.AST)
 
 
 def dotted_name(node: ast.expr) -> str:
@@ -127,3 +130,56 @@ def all_nodes(tree: ast.AST) -> list[ast.AST]:
                     if isinstance(item, ast.AST):
                         add(item)
     return found
+
+
+class NodeIndex:
+    """Every node of one tree in the order of ``ast.walk``, and the nodes of each type:
+    one walk that the rules reading the same module share, instead of one walk each."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.nodes = all_nodes(tree)
+        self._by_type: dict[type[ast.AST], list[ast.AST]] | None = None
+
+    def of(self, node_type: type[NodeT]) -> list[NodeT]:
+        """The nodes of this concrete type (``ast.Call``, not ``ast.expr``: the parser makes
+        no subclasses of them), in walk order. The list is shared: do not change it."""
+        if self._by_type is None:
+            by_type: dict[type[ast.AST], list[ast.AST]] = {}
+            for node in self.nodes:
+                kind = type(node)
+                if kind in by_type:
+                    by_type[kind].append(node)
+                else:
+                    by_type[kind] = [node]
+            self._by_type = by_type
+        return cast(list[NodeT], self._by_type.get(node_type, []))
+
+    def of_any(self, *types: type[ast.AST]) -> list[ast.AST]:
+        """The nodes of any of these concrete types, type by type (each in walk order)."""
+        return [node for node_type in types for node in self.of(node_type)]
+
+    def in_walk_order(self, *types: type[ast.AST]) -> list[ast.AST]:
+        """The nodes of any of these concrete types, in walk order across the types."""
+        wanted = set(types)
+        return [node for node in self.nodes if type(node) in wanted]
+
+
+class _LastIndex:
+    """The index of the tree asked for last. The engine runs a file's rules one after
+    another on one shared tree: keeping one index serves them all, and holds one tree
+    in memory, never a run's worth. Another tree (the base side, another thread's file)
+    gets an index of its own."""
+
+    def __init__(self) -> None:
+        self.kept: tuple[ast.AST, NodeIndex] | None = None
+
+    def __call__(self, tree: ast.AST) -> NodeIndex:
+        kept = self.kept
+        if kept is not None and kept[0] is tree:
+            return kept[1]
+        index = NodeIndex(tree)
+        self.kept = (tree, index)
+        return index
+
+
+node_index = _LastIndex()

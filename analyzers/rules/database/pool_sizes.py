@@ -12,7 +12,7 @@ from functools import cached_property
 from faultline.analyzers.core.changes import FileChange
 from faultline.analyzers.core.findings import Severity
 from faultline.analyzers.lib.python.imports import import_map, qualified_name
-from faultline.analyzers.lib.python.nodes import all_nodes, blocks, span, string_value
+from faultline.analyzers.lib.python.nodes import NodeIndex, blocks, node_index, span, string_value
 from faultline.analyzers.rules.database.pools import (
     ENGINE_OPTIONS_CALLS,
     ENGINE_OPTIONS_NAME,
@@ -58,9 +58,10 @@ class PoolSizeScan:
         self.change = change
         self.pattern = pattern
         # One walk of the tree; every scan below loops over this list.
-        self.nodes = all_nodes(tree)
-        self.imports = import_map(tree, self.nodes)
-        self.constants, self.statements, self.mappings = _module_values(tree, self.nodes)
+        self.index = node_index(tree)
+        self.nodes = self.index.nodes
+        self.imports = import_map(tree)
+        self.constants, self.statements, self.mappings = _module_values(tree, self.index)
         self.found: dict[tuple[int, int], Sizing] = {}
 
     @cached_property
@@ -70,8 +71,8 @@ class PoolSizeScan:
 
     def sizings(self) -> list[Sizing]:
         # A class attribute is a settings field, not a module's own value.
-        in_class = {id(stmt) for node in self.nodes if isinstance(node, ast.ClassDef) for stmt in node.body}
-        for node in self.nodes:
+        in_class = {id(stmt) for node in self.index.of(ast.ClassDef) for stmt in node.body}
+        for node in self.index.in_walk_order(ast.Call, ast.Assign, ast.Dict):
             if isinstance(node, ast.Call):
                 self._call(node)
             elif isinstance(node, ast.Assign) and id(node) not in in_class:
@@ -178,8 +179,8 @@ class PoolSizeScan:
         """True when the constant is a default for something else: an argument
         of a call other than as a pool size (``os.getenv("X", NAME)``), a
         parameter default, or a value in a class body (a settings field)."""
-        for node in self.nodes:
-            loaded = isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+        for node in self.index.of(ast.Name):
+            loaded = node.id == name and isinstance(node.ctx, ast.Load)
             if loaded and self._feeds_other_code(node):
                 return True
         return False
@@ -212,11 +213,11 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 ModuleValues = tuple[dict[str, ast.Constant], dict[str, tuple[int, int]], dict[str, ast.expr]]
 
 
-def _module_values(tree: ast.Module, nodes: list[ast.AST]) -> ModuleValues:
+def _module_values(tree: ast.Module, index: NodeIndex) -> ModuleValues:
     """Module-level names bound once and never changed: to a positive int
     literal (constants, with the lines of the statement that binds each), or to
     a dict display or ``dict(...)`` (mappings)."""
-    changes = _change_counts(nodes)
+    changes = _change_counts(index)
     constants: dict[str, ast.Constant] = {}
     statements: dict[str, tuple[int, int]] = {}
     mappings: dict[str, ast.expr] = {}
@@ -237,25 +238,24 @@ def _module_values(tree: ast.Module, nodes: list[ast.AST]) -> ModuleValues:
     return constants, statements, mappings
 
 
-def _change_counts(nodes: list[ast.AST]) -> dict[str, int]:
+def _change_counts(index: NodeIndex) -> dict[str, int]:
     """How often each name is bound (or, for a dict, written into) anywhere in the module."""
     counts: dict[str, int] = {}
-    for node in nodes:
-        name = None
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            name = node.id
-        elif isinstance(node, ast.arg):
-            name = node.arg
-        elif (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name)
-        ):
-            name = node.value.id
-        elif isinstance(node, ast.Attribute) and node.attr in ("update", "setdefault", "pop"):
-            name = node.value.id if isinstance(node.value, ast.Name) else None
-        if name is not None:
-            counts[name] = counts.get(name, 0) + 1
+
+    def bound(name: str) -> None:
+        counts[name] = counts.get(name, 0) + 1
+
+    for name_node in index.of(ast.Name):
+        if isinstance(name_node.ctx, ast.Store):
+            bound(name_node.id)
+    for argument in index.of(ast.arg):
+        bound(argument.arg)
+    for subscript in index.of(ast.Subscript):
+        if isinstance(subscript.ctx, ast.Store) and isinstance(subscript.value, ast.Name):
+            bound(subscript.value.id)
+    for attribute in index.of(ast.Attribute):
+        if attribute.attr in ("update", "setdefault", "pop") and isinstance(attribute.value, ast.Name):
+            bound(attribute.value.id)
     return counts
 
 

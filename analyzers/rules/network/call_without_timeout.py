@@ -32,7 +32,7 @@ from faultline.analyzers.lib.python.http_clients import (
     target_name,
 )
 from faultline.analyzers.lib.python.imports import import_map, qualified_name
-from faultline.analyzers.lib.python.nodes import all_nodes, span
+from faultline.analyzers.lib.python.nodes import node_index, span
 
 TIMEOUT = "timeout=10"
 FIX_TITLE = "Give the call a timeout"
@@ -210,11 +210,11 @@ class CallWithoutTimeout(Rule):
         if _tooling(source.path) or not _may_wait(source.data):
             return
         tree = python.module(source)
-        nodes = all_nodes(tree)
-        imports = import_map(tree, nodes)
+        imports = import_map(tree)
         if not any(qualified.split(".")[0] in LIBRARIES for qualified in imports.values()):
             return
-        calls = [node for node in nodes if isinstance(node, ast.Call)]
+        index = node_index(tree)
+        nodes, calls = index.nodes, index.of(ast.Call)
         # A request on a client object needs a client made in this module: without one of
         # the library's own calls there is nothing to judge, and no scope to work out.
         if not any((qualified_name(call.func, imports) or "") in TARGETS for call in calls):

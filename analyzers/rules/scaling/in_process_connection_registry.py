@@ -13,7 +13,7 @@ from faultline.analyzers.core.findings import Hit, Severity
 from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
-from faultline.analyzers.lib.python.nodes import all_nodes, call_name, span
+from faultline.analyzers.lib.python.nodes import call_name, node_index, span
 from faultline.analyzers.lib.python.web import web_imports
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -197,7 +197,7 @@ class InProcessConnectionRegistry(Rule):
         web = bool(web_imports(tree.body))
         sse = bool(SSE_EVIDENCE.search(source.text))
         registries = list(_registries(tree))
-        functions = _functions(all_nodes(tree)) if registries else []
+        functions = _functions(node_index(tree).nodes) if registries else []
         additions: dict[int, list[Addition]] = {}  # per function, for every registry of the file
         for registry in registries:
             what = _holds(registry, functions, sse, additions)

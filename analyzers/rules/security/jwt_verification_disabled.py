@@ -24,7 +24,7 @@ from faultline.analyzers.lib.python.jwt_calls import (
     none_algorithm,
     read_decode,
 )
-from faultline.analyzers.lib.python.nodes import all_nodes, callee, span, string_value
+from faultline.analyzers.lib.python.nodes import callee, span, string_value
 
 NONE_ALLOWED = (
     "`{call}` accepts the `none` algorithm: a token without any signature passes, so anyone can "
@@ -224,7 +224,7 @@ class JwtVerificationDisabled(Rule):
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         tree = python.module(source)
-        imports = import_map(tree, all_nodes(tree))
+        imports = import_map(tree)
         if not any(q.split(".")[0] in ("jwt", "jose", "authlib") for q in imports.values()):
             return
         change = None if ctx.whole_files else ctx.changes.get(source.path)
