@@ -336,29 +336,35 @@ def _scan(
     # A block with neither a loop nor an import adds nothing: it is not entered.
     wanted_lines = sorted({*for_lines, *_lines_with(source.lines, "import", _IMPORT)})
 
-    def visit(body: list[ast.stmt], function: Function | None) -> None:
-        for stmt in body:
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                imports.append(stmt)
-                continue
-            nested = blocks(stmt)
-            if nested and not _has_for(stmt, wanted_lines):
-                continue
-            inner: Function | None = function
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = stmt
-            elif isinstance(stmt, ast.ClassDef):
-                inner = None
-            elif function is not None:
-                found = loops.setdefault(id(function), (function, []))[1]
-                if isinstance(stmt, (ast.For, ast.AsyncFor)):
-                    found.append(stmt)
-                if _has_for(stmt, for_lines):
-                    found.extend(_comprehensions(stmt, nested, for_lines))
-            for block in nested:
-                visit(block, inner)
+    # Depth first, in source order. A stack, not a nested function that calls itself: that
+    # function and its closure form a reference cycle, which would keep the lists (and the
+    # statements in them) of every file alive until the garbage collector runs.
+    pending: list[tuple[Iterator[ast.stmt], Function | None]] = [(iter(tree.body), None)]
+    while pending:
+        body, function = pending[-1]
+        stmt = next(body, None)
+        if stmt is None:
+            pending.pop()
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            imports.append(stmt)
+            continue
+        nested = blocks(stmt)
+        if nested and not _has_for(stmt, wanted_lines):
+            continue
+        inner: Function | None = function
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            inner = stmt
+        elif isinstance(stmt, ast.ClassDef):
+            inner = None
+        elif function is not None:
+            found = loops.setdefault(id(function), (function, []))[1]
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                found.append(stmt)
+            if _has_for(stmt, for_lines):
+                found.extend(_comprehensions(stmt, nested, for_lines))
+        pending.extend((iter(block), inner) for block in reversed(nested))
 
-    visit(tree.body, None)
     return imports, {key: value for key, value in loops.items() if value[1]}
 
 
