@@ -100,6 +100,17 @@ def blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     return []
 
 
+def statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement of the module at any depth (in functions, classes and compound
+    statements), each before those it holds. Expressions are not entered: a statement
+    walk visits a small part of the nodes that ``ast.walk`` does."""
+    pending = [tree.body]
+    while pending:
+        for stmt in pending.pop():
+            yield stmt
+            pending.extend(blocks(stmt))
+
+
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """``ast.iter_child_nodes(node)`` as a list, without its two nested generators: the
     cascade scan asks for the children of every node it meets."""

@@ -14,7 +14,7 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.flow import assignments
-from faultline.analyzers.lib.python.nodes import dotted_name, node_index, span
+from faultline.analyzers.lib.python.nodes import dotted_name, span, statements
 from faultline.analyzers.lib.python.web import Route, resource_get, route_of, web_imports
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -197,8 +197,7 @@ class UnboundedQuery(Rule):
         tree = python.module(source)
         if not web_imports(tree.body):
             return
-        index = node_index(tree)
-        for node in index.in_walk_order(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        for node in statements(tree):
             view = _view(node)
             if view is not None and "GET" in view[1].methods and not _lookup(view[1], view[0].name):
                 hit = _check_view(source, *view)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import NamedTuple
@@ -49,6 +50,10 @@ COLUMN_CALLS = {"Column", "mapped_column", "Field"}
 ALEMBIC_TABLE_OPS = {"create_table", "add_column"}
 # A shared dict of keyword arguments matters when it holds one of these.
 SHARED_KEYS = {"cascade", "ondelete", "on_delete", "db_on_delete", "sa_relationship_kwargs", "cascade_delete"}
+# What an expression's lines hold when it can add a fact: a cascade (keyword, flag or SQL),
+# an ``ondelete``/``on_delete``, or a table (``Table(...)``, ``op.create_table``). Any case:
+# a wider net costs a walk, a narrower one a fact. The scan enters no other expression.
+_FACT_WORDS = r"cascade|on_?delete|table"
 # SQL files under such paths are migrations: history, in --all mode.
 SQL_MIGRATION_PATH = re.compile(r"migrat|(^|/)V\d+__[^/]*$", re.IGNORECASE)
 
@@ -60,7 +65,7 @@ def scan_facts(source: SourceFile) -> Facts:
         facts.cascades.extend(sql_cascades(source.text, 1))
         facts.created = created_tables(source.text)
         return facts
-    return PythonScan(source.lines).scan(python.module(source))
+    return PythonScan(source.lines, source.text).scan(python.module(source))
 
 
 class Scope(NamedTuple):
@@ -118,8 +123,9 @@ def _find(keywords: list[ast.keyword], name: str) -> ast.keyword | None:
 class PythonScan:
     """Walks one module and collects its cascades and declarations."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], text: str | None = None) -> None:
         self.lines = lines
+        self.text = text  # the lines joined, when the caller has it
         self.facts = Facts()
         self.alembic = False
         self.django_migration = False
@@ -129,6 +135,7 @@ class PythonScan:
         # for ``relationship("Cookbook", **COMMON_ARGS)``.
         self.shared: dict[str, list[tuple[str, ast.expr]]] = {}
         self.sink = self.facts.cascades
+        self.fact_lines: list[int] = []  # the lines that hold one of the fact words, in order
 
     def scan(self, module: ast.Module) -> Facts:
         # ``from sqlalchemy import Table as DBTable``: the name it was given, by the
@@ -147,8 +154,34 @@ class PythonScan:
         )
         self.facts.migration = self.alembic or self.django_migration
         self.shared = shared_arguments(module)
+        # Names that stand for a fact word: ``T`` of ``from sqlalchemy import Table as T``, ``**COMMON_ARGS``.
+        names = [local for local, name in self.aliases.items() if name == "Table"] + list(self.shared)
+        words = re.compile("|".join([_FACT_WORDS, *map(re.escape, names)]), re.IGNORECASE)
+        self.fact_lines = self._lines_holding(words)
         self._body(module.body, Scope())
         return self.facts
+
+    def _lines_holding(self, words: re.Pattern[str]) -> list[int]:
+        """The numbers of the lines where ``words`` finds something: one search of the whole
+        text, numbered by its newlines, where lines end with a newline alone."""
+        text = self.text
+        if text is None or "\r" in text:
+            return [number for number, line in enumerate(self.lines, 1) if words.search(line)]
+        found: list[int] = []
+        number, counted = 1, 0
+        for match in words.finditer(text):
+            number += text.count("\n", counted, match.start())
+            counted = match.start()
+            if not found or found[-1] != number:
+                found.append(number)
+        return found
+
+    def _top(self, node: ast.expr, scope: Scope) -> None:
+        """An expression of a statement, entered only when its lines hold a fact word."""
+        first, last = span(node)
+        at = bisect_left(self.fact_lines, first)
+        if at < len(self.fact_lines) and self.fact_lines[at] <= last:
+            self._expr(node, scope)
 
     def _body(self, statements: Iterable[ast.stmt], scope: Scope) -> None:
         for statement in statements:
@@ -167,11 +200,11 @@ class PythonScan:
             annotation = node.annotation if isinstance(node, ast.AnnAssign) else None
             here = scope._replace(anchor=span(node), target=names[0] if names else "", annotation=annotation)
             if node.value is not None:
-                self._expr(node.value, here)
+                self._top(node.value, here)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             self._with(node, scope)
         elif isinstance(node, ast.Return) and node.value is not None:
-            self._expr(node.value, scope._replace(anchor=span(node)))  # keeps a declared_attr's name
+            self._top(node.value, scope._replace(anchor=span(node)))  # keeps a declared_attr's name
         else:
             self._children(node, scope)
 
@@ -189,7 +222,7 @@ class PythonScan:
                 own = (
                     scope._replace(anchor=span(child), target="", annotation=None) if whole is None else whole
                 )
-                self._expr(child, own)
+                self._top(child, own)
             else:
                 self._children(child, scope)
 
@@ -224,7 +257,7 @@ class PythonScan:
                 table = table_name(argument(call, 0, "table_name"))
                 if table and isinstance(item.optional_vars, ast.Name):
                     self.batch_tables[item.optional_vars.id] = table
-            self._expr(call, scope._replace(anchor=span(call), target="", annotation=None))
+            self._top(call, scope._replace(anchor=span(call), target="", annotation=None))
         self._body(node.body, scope)
 
     def _expr(self, node: ast.expr, scope: Scope) -> None:

@@ -8,8 +8,12 @@ from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.repo import MemoryRepoView
 from faultline.analyzers.core.rule import Valid
+from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.core.testing import run_example
+from faultline.analyzers.languages import python
 from faultline.analyzers.rules.database.cascade_delete import CascadeDelete, sql_cascades
+from faultline.analyzers.rules.database.cascades import Facts
+from faultline.analyzers.rules.database.cascades.scan import PythonScan
 
 
 def run(base: dict[str, str], new: dict[str, str]) -> list[Finding]:
@@ -227,3 +231,47 @@ def upgrade():
         ),
         (13, "deleting a case row deletes its note rows (ON DELETE CASCADE on note.case_id)"),
     ]
+
+
+GATED_SOURCE = """\
+from sqlalchemy import Column, ForeignKey, Integer, Table as T
+from sqlalchemy.orm import relationship
+
+COMMON_ARGS = {"cascade": "all, delete-orphan"}
+
+members = T("members", metadata, Column("id", Integer))
+
+
+class Team(Base):
+    __tablename__ = "team"
+    id = Column(Integer, primary_key=True)
+    owner_id = Column(Integer, ForeignKey("user.id",
+                                          ondelete="CASCADE"))
+    users = relationship("User", **COMMON_ARGS)
+    plain = relationship("User")
+
+
+def upgrade():
+    op.create_table("audit", sa.Column("id", sa.Integer))
+    op.execute("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES b (id) ON DELETE CASCADE")
+"""
+
+
+def _facts(text: str, *, gated: bool) -> Facts:
+    source = SourceFile("models.py", text.encode())
+    scan = PythonScan(source.lines, source.text)
+    if not gated:
+        scan.__dict__["_top"] = scan._expr  # every expression entered, as before the gate
+    return scan.scan(python.module(source))
+
+
+def test_the_scan_enters_only_expressions_with_a_fact_word_and_finds_the_same_facts() -> None:
+    for text in (GATED_SOURCE, GATED_SOURCE.replace("\n", "\r\n")):
+        gated = _facts(text, gated=True)
+        assert repr(gated) == repr(_facts(text, gated=False))
+        assert {cascade.key for cascade in gated.cascades} == {
+            ("orm", "Team", "users"),
+            ("fk", "team", "owner_id"),
+            ("fk", "t", "a"),
+        }
+        assert "members" in gated.declared and "audit" in gated.created
