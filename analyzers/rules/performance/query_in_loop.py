@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -339,7 +339,8 @@ def _scan(
     # Depth first, in source order. A stack, not a nested function that calls itself: that
     # function and its closure form a reference cycle, which would keep the lists (and the
     # statements in them) of every file alive until the garbage collector runs.
-    pending: list[tuple[Iterator[ast.stmt], Function | None]] = [(iter(tree.body), None)]
+    start = _holding(tree.body, wanted_lines)
+    pending: list[tuple[Iterator[ast.stmt], Function | None]] = [(iter(start), None)]
     while pending:
         body, function = pending[-1]
         stmt = next(body, None)
@@ -349,9 +350,7 @@ def _scan(
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             imports.append(stmt)
             continue
-        nested = blocks(stmt)
-        if nested and not _has_for(stmt, wanted_lines):
-            continue
+        nested = blocks(stmt)  # ``stmt`` holds a wanted line: _holding chose it
         inner: Function | None = function
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             inner = stmt
@@ -363,9 +362,40 @@ def _scan(
                 found.append(stmt)
             if _has_for(stmt, for_lines):
                 found.extend(_comprehensions(stmt, nested, for_lines))
-        pending.extend((iter(block), inner) for block in reversed(nested))
+        pending.extend((iter(_holding(block, wanted_lines)), inner) for block in reversed(nested))
 
     return imports, {key: value for key, value in loops.items() if value[1]}
+
+
+def _holding(body: list[ast.stmt], lines: list[int]) -> list[ast.stmt]:
+    """The statements of ``body`` whose lines hold one of ``lines`` (sorted), in order: found
+    by bisection from the lines, not by a look at each statement of a long block."""
+    if not body:
+        return []  # an ``else`` or ``finally`` that is not there, an empty module
+    first, last = body[0].lineno, _last_line(body[-1])
+    at = bisect_left(lines, first)
+    if at == len(lines) or lines[at] > last:
+        return []
+    starts = [stmt.lineno for stmt in body]
+    held: list[ast.stmt] = []
+    taken = -1  # the index of the last statement taken
+    while at < len(lines) and lines[at] <= last:
+        line = lines[at]
+        index = bisect_right(starts, line) - 1
+        # Statements that share a line (``a = 1; import os``) all hold it.
+        low = index
+        while low > taken + 1 and _last_line(body[low - 1]) >= line:
+            low -= 1
+        for position in range(max(low, taken + 1), index + 1):
+            if _last_line(body[position]) >= line:
+                held.append(body[position])
+                taken = position
+        at += 1
+    return held
+
+
+def _last_line(stmt: ast.stmt) -> int:
+    return stmt.end_lineno or stmt.lineno
 
 
 def _comprehensions(stmt: ast.stmt, nested: list[list[ast.stmt]], for_lines: list[int]) -> list[ast.AST]:
