@@ -156,17 +156,18 @@ class PythonScan:
         self.shared = shared_arguments(module)
         # Names that stand for a fact word: ``T`` of ``from sqlalchemy import Table as T``, ``**COMMON_ARGS``.
         names = [local for local, name in self.aliases.items() if name == "Table"] + list(self.shared)
-        words = re.compile("|".join([_FACT_WORDS, *map(re.escape, names)]), re.IGNORECASE)
+        # Any case, searched in the lowered text: re's IGNORECASE is some four times slower.
+        words = re.compile("|".join([_FACT_WORDS, *(re.escape(name.lower()) for name in names)]))
         self.fact_lines = self._lines_holding(words)
         self._body(module.body, Scope())
         return self.facts
 
     def _lines_holding(self, words: re.Pattern[str]) -> list[int]:
-        """The numbers of the lines where ``words`` finds something: one search of the whole
-        text, numbered by its newlines, where lines end with a newline alone."""
-        text = self.text
+        """The numbers of the lines where ``words`` finds something in the line lowered: one
+        search of the whole text, numbered by its newlines, where lines end with a newline alone."""
+        text = None if self.text is None else self.text.lower()
         if text is None or "\r" in text:
-            return [number for number, line in enumerate(self.lines, 1) if words.search(line)]
+            return [number for number, line in enumerate(self.lines, 1) if words.search(line.lower())]
         found: list[int] = []
         number, counted = 1, 0
         for match in words.finditer(text):
