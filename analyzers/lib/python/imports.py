@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from faultline.analyzers.lib.python.nodes import node_index
+from faultline.analyzers.lib.python.nodes import node_index, statements
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,16 @@ def imports_package(body: list[ast.stmt], package: str) -> bool:
     return any(
         (imported.name if imported.module is None else imported.module).split(".")[0] == package
         for imported in imported_names(body)
+    )
+
+
+def imports_any(tree: ast.Module, packages: Iterable[str]) -> bool:
+    """Whether an absolute import anywhere in the module names one of ``packages``: what
+    ``import_map`` can map to them, from a walk of the statements alone."""
+    wanted = set(packages)
+    return any(
+        not imported.relative and imported.qualified.split(".")[0] in wanted
+        for imported in imported_names(statements(tree))
     )
 
 

@@ -31,7 +31,7 @@ from faultline.analyzers.lib.python.http_clients import (
     bound_clients,
     target_name,
 )
-from faultline.analyzers.lib.python.imports import import_map, qualified_name
+from faultline.analyzers.lib.python.imports import import_map, imports_any, qualified_name
 from faultline.analyzers.lib.python.nodes import node_index, span
 
 TIMEOUT = "timeout=10"
@@ -210,6 +210,8 @@ class CallWithoutTimeout(Rule):
         if _tooling(source.path) or not _may_wait(source.data):
             return
         tree = python.module(source)
+        if not imports_any(tree, LIBRARIES):
+            return  # decided from the imports alone, before a walk of the whole module
         imports = import_map(tree)
         if not any(qualified.split(".")[0] in LIBRARIES for qualified in imports.values()):
             return

@@ -14,7 +14,7 @@ from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.calls import functions, keyword_value, scope_nodes, splats_keywords
-from faultline.analyzers.lib.python.imports import import_map, qualified_name
+from faultline.analyzers.lib.python.imports import import_map, imports_any, qualified_name
 from faultline.analyzers.lib.python.jwt_calls import (
     AUTHLIB_TOKEN,
     UNVERIFIED_CLAIMS,
@@ -26,6 +26,8 @@ from faultline.analyzers.lib.python.jwt_calls import (
 )
 from faultline.analyzers.lib.python.nodes import callee, span, string_value
 
+# The libraries whose decode calls the rule reads.
+JWT_PACKAGES = ("jwt", "jose", "authlib")
 NONE_ALLOWED = (
     "`{call}` accepts the `none` algorithm: a token without any signature passes, so anyone can "
     "claim to be anyone"
@@ -224,8 +226,10 @@ class JwtVerificationDisabled(Rule):
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
         tree = python.module(source)
+        if not imports_any(tree, JWT_PACKAGES):
+            return  # decided from the imports alone, before a walk of the whole module
         imports = import_map(tree)
-        if not any(q.split(".")[0] in ("jwt", "jose", "authlib") for q in imports.values()):
+        if not any(q.split(".")[0] in JWT_PACKAGES for q in imports.values()):
             return
         change = None if ctx.whole_files else ctx.changes.get(source.path)
         scan = _Scan(source, imports, change)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from faultline.analyzers.lib.python.imports import import_map
+from faultline.analyzers.lib.python.imports import import_map, imports_any
 from faultline.analyzers.lib.python.nodes import all_nodes, node_index
 
 SOURCE = """\
@@ -64,3 +64,10 @@ def test_import_map_later_import_in_walk_order_wins_and_bound_names_drop() -> No
     assert import_map(ast.parse(SOURCE)) == {"os": "json", "make": "sqlalchemy.create_engine"}
     rebound = ast.parse("from requests import get\n\ndef get():\n    pass\n")
     assert import_map(rebound) == {}
+
+
+def test_imports_any_reads_imports_at_any_depth_and_skips_relative_ones() -> None:
+    tree = ast.parse("from . import requests\n\ndef f():\n    if x:\n        import httpx.client as c\n")
+    assert imports_any(tree, ("httpx",))
+    assert not imports_any(tree, ("requests",))
+    assert not imports_any(ast.parse(""), ("httpx",))
