@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
 
 from faultline.analyzers.lib.python.nodes import blocks, find_keyword, span, string_value
-
-if TYPE_CHECKING:
-    from ahocorasick_rs import AhoCorasick
 
 
 @dataclass(frozen=True)
@@ -96,6 +92,7 @@ _IMPORTS_POOL_MODULE = re.compile(
     rf"^[ \t]*(?:from[ \t]+(?:{_POOL_MODULES})\b|import[ \t][^\n]*\b(?:{_POOL_MODULES})\b)", re.MULTILINE
 )
 _CALL_NAMES = sorted({name.rsplit(".", 1)[-1] for name in (*POOL_APIS, "flask_sqlalchemy.SQLAlchemy")})
+_CALL_NAME_SET = frozenset(_CALL_NAMES)
 _WORD_CHARACTER = re.compile(r"\w")
 _OPENS_CALL = re.compile(r"\s*\(")
 # Flask's app.config["SQLALCHEMY_POOL_SIZE"] and Django's DATABASES OPTIONS {"pool": {...}}:
@@ -112,34 +109,41 @@ def may_size_a_pool(
     pool library, configures no framework pool and defines no module constant
     the pattern names cannot have a finding. ``constant_words``: one of them is in
     every name the pattern finds, when the caller knows such words."""
-    if (
-        any(word in text for word in _MODULE_WORDS)
-        and _IMPORTS_POOL_MODULE.search(text)
-        and _calls_pool(text)
-    ):
+    present, calls = _words_in(text, constant_words or ())
+    if calls and not present.isdisjoint(_MODULE_WORDS) and _IMPORTS_POOL_MODULE.search(text):
         return True
-    if _FLASK_POOL in text or ("OPTIONS" in text and _DJANGO_POOL.search(text)):
+    if _FLASK_POOL in present or ("OPTIONS" in present and _DJANGO_POOL.search(text)):
         return True
-    if constant_words is not None and not any(word in text for word in constant_words):
+    if constant_words is not None and present.isdisjoint(constant_words):
         return False
     return any(constant_pattern.search(match.group(1)) for match in _MODULE_INT_CONSTANT.finditer(text))
 
 
-def _calls_pool(text: str) -> bool:
-    """Whether ``text`` holds a call of one of the pool calls' names: ``\\b(?:names)\\s*\\(``,
-    with one Aho-Corasick pass for the names instead of a regular expression that tries
-    each of them at every position of the text (some ten times slower)."""
-    for _, start, end in _call_names().find_matches_as_indexes(text, overlapping=True):
-        if (start == 0 or not _WORD_CHARACTER.match(text, start - 1)) and _OPENS_CALL.match(text, end):
-            return True
-    return False
+def _words_in(text: str, constant_words: tuple[str, ...]) -> tuple[set[str], bool]:
+    """The words of the gate that ``text`` holds, and whether it calls one of the pool
+    calls' names (``\\b(?:names)\\s*\\(``): one Aho-Corasick pass instead of a scan of
+    the text per word and a regular expression that tries every name at every position."""
+    find, words = _automaton(constant_words)
+    present: set[str] = set()
+    calls = False
+    for index, start, end in find(text, overlapping=True):
+        word = words[index]
+        present.add(word)
+        if not calls and word in _CALL_NAME_SET:
+            calls = (start == 0 or not _WORD_CHARACTER.match(text, start - 1)) and bool(
+                _OPENS_CALL.match(text, end)
+            )
+    return present, calls
 
 
 @cache
-def _call_names() -> AhoCorasick:
-    from ahocorasick_rs import AhoCorasick  # compiled once, when a file first gets this far
+def _automaton(
+    constant_words: tuple[str, ...],
+) -> tuple[Callable[..., list[tuple[int, int, int]]], list[str]]:
+    from ahocorasick_rs import AhoCorasick  # built once, when a file first gets this far
 
-    return AhoCorasick(_CALL_NAMES)
+    words = sorted({*_MODULE_WORDS, *_CALL_NAMES, _FLASK_POOL, "OPTIONS", *constant_words})
+    return AhoCorasick(words).find_matches_as_indexes, words
 
 
 def may_size_without_a_call(text: str, constant_words: tuple[str, ...]) -> bool:
