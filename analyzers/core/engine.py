@@ -4,7 +4,7 @@ only what the change added, apply the config and suppressions."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -94,6 +94,14 @@ class ActiveRule:
         if self.rule.production_only and not (production() if production else is_production(path)):
             return bool(self._included(path))
         return True
+
+    @cached_property
+    def wants_key(self) -> Hashable:
+        """Rules with equal keys want the same files: the same globs (or the same rule, for
+        one with its own ``applies_to``), paths from the config and production-only flag."""
+        rule = self.rule
+        own = type(rule).applies_to is not Rule.applies_to
+        return (id(rule) if own else tuple(rule.patterns), self.include, self.exclude, rule.production_only)
 
     # The globs compiled once (the engine asks every rule about every file); a rule with
     # its own ``applies_to`` is asked itself.
@@ -220,7 +228,16 @@ class Engine:
         # Matching globs and looking up the language happen once per file, not once per rule,
         # and only for a file that a production-only rule reads.
         production = _remembered_production(change.path)
-        return [active for active in self.active if active.wants(change.path, production)]
+        # Most rules share their globs with others: each set of globs is matched once a file.
+        answers: dict[Hashable, bool] = {}
+        wanted = []
+        for active in self.active:
+            key = active.wants_key
+            if key not in answers:
+                answers[key] = active.wants(change.path, production)
+            if answers[key]:
+                wanted.append(active)
+        return wanted
 
     def plan(self, changes: ChangeSet) -> ReadPlan:
         """What a run over ``changes`` will read: the changed files some rule looks at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from faultline.analyzers.core.changes import ChangeSet
 from faultline.analyzers.core.config import Config, ConfigError, matches_any, parse_config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.findings import Severity
@@ -85,3 +86,22 @@ def test_globs_match_names_with_a_newline_alone_or_together() -> None:
     assert matches_any(path, ("**/tests/**",))
     assert matches_any(path, ("docs/**", "**/tests/**"))
     assert not matches_any(path, ("docs/**", "src/**"))
+
+
+def test_rules_with_the_same_globs_still_follow_their_own_paths() -> None:
+    # FL001 and FL009 share their globs; the config moves each its own way.
+    config = parse_config(
+        "rules:\n  broad-except:\n    exclude: ['app/legacy/**']\n"
+        "  error-cause-dropped:\n    include: ['tests/**']\n"
+    )
+    engine = Engine(config)
+
+    def codes(path: str) -> set[str]:
+        change = ChangeSet.whole([path]).get(path)
+        assert change is not None
+        return {active.rule.code for active in engine.rules_for(change)}
+
+    legacy, test, plain = codes("app/legacy/x.py"), codes("tests/test_x.py"), codes("app/x.py")
+    assert "FL001" not in legacy and "FL009" in legacy
+    assert "FL009" in test and "FL001" not in test
+    assert {"FL001", "FL009"} <= plain
