@@ -8,7 +8,7 @@ import ast
 import copy
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -116,6 +116,13 @@ def shared_arguments(module: ast.Module) -> dict[str, list[tuple[str, ast.expr]]
     return found
 
 
+def _holds(node: ast.AST, lines: list[int]) -> bool:
+    """Whether one of ``node``'s lines is in ``lines`` (sorted)."""
+    first, last = span(node)
+    at = bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
+
+
 def _find(keywords: list[ast.keyword], name: str) -> ast.keyword | None:
     return next((keyword for keyword in keywords if keyword.arg == name), None)
 
@@ -136,6 +143,7 @@ class PythonScan:
         self.shared: dict[str, list[tuple[str, ast.expr]]] = {}
         self.sink = self.facts.cascades
         self.fact_lines: list[int] = []  # the lines that hold one of the fact words, in order
+        self.statement_lines: list[int] = []  # those and the lines that hold ``class``
 
     def scan(self, module: ast.Module) -> Facts:
         # ``from sqlalchemy import Table as DBTable``: the name it was given, by the
@@ -157,31 +165,45 @@ class PythonScan:
         # Names that stand for a fact word: ``T`` of ``from sqlalchemy import Table as T``, ``**COMMON_ARGS``.
         names = [local for local, name in self.aliases.items() if name == "Table"] + list(self.shared)
         # Any case, searched in the lowered text: re's IGNORECASE is some four times slower.
-        words = re.compile("|".join([_FACT_WORDS, *(re.escape(name.lower()) for name in names)]))
-        self.fact_lines = self._lines_holding(words)
+        # ``class`` too: a class anywhere declares its name, with or without a fact word.
+        words = re.compile(
+            "|".join(["(?P<cls>class)", _FACT_WORDS, *(re.escape(name.lower()) for name in names)])
+        )
+        self.statement_lines, self.fact_lines = self._lines_holding(words)
         self._body(module.body, Scope())
         return self.facts
 
-    def _lines_holding(self, words: re.Pattern[str]) -> list[int]:
-        """The numbers of the lines where ``words`` finds something in the line lowered: one
-        search of the whole text, numbered by its newlines, where lines end with a newline alone."""
+    def _lines_holding(self, words: re.Pattern[str]) -> tuple[list[int], list[int]]:
+        """The numbers of the lines where ``words`` finds something in the line lowered, and
+        of those where it finds more than ``class``: one search of the whole text, numbered
+        by its newlines, where lines end with a newline alone."""
         text = None if self.text is None else self.text.lower()
+        matches: Iterator[tuple[int, re.Match[str]]]
         if text is None or "\r" in text:
-            return [number for number, line in enumerate(self.lines, 1) if words.search(line.lower())]
-        found: list[int] = []
+            numbered = enumerate(self.lines, 1)
+            matches = ((number, match) for number, line in numbered for match in words.finditer(line.lower()))
+        else:
+            matches = self._numbered(words, text)
+        any_word: list[int] = []
+        fact: list[int] = []
+        for number, match in matches:
+            if not any_word or any_word[-1] != number:
+                any_word.append(number)
+            if match.group("cls") is None and (not fact or fact[-1] != number):
+                fact.append(number)
+        return any_word, fact
+
+    @staticmethod
+    def _numbered(words: re.Pattern[str], text: str) -> Iterator[tuple[int, re.Match[str]]]:
         number, counted = 1, 0
         for match in words.finditer(text):
             number += text.count("\n", counted, match.start())
             counted = match.start()
-            if not found or found[-1] != number:
-                found.append(number)
-        return found
+            yield number, match
 
     def _top(self, node: ast.expr, scope: Scope) -> None:
         """An expression of a statement, entered only when its lines hold a fact word."""
-        first, last = span(node)
-        at = bisect_left(self.fact_lines, first)
-        if at < len(self.fact_lines) and self.fact_lines[at] <= last:
+        if _holds(node, self.fact_lines):
             self._expr(node, scope)
 
     def _body(self, statements: Iterable[ast.stmt], scope: Scope) -> None:
@@ -189,6 +211,8 @@ class PythonScan:
             self._statement(statement, scope)
 
     def _statement(self, node: ast.stmt, scope: Scope) -> None:
+        if not _holds(node, self.statement_lines):
+            return  # neither a fact word nor a class on its lines: nothing in it adds a fact
         if isinstance(node, ast.ClassDef):
             self._class(node, scope)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from faultline.analyzers.core.changes import ChangeSet, FileChange, FileStatus, diff_texts
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
@@ -13,6 +15,7 @@ from faultline.analyzers.core.testing import run_example
 from faultline.analyzers.languages import python
 from faultline.analyzers.rules.database.cascade_delete import CascadeDelete, sql_cascades
 from faultline.analyzers.rules.database.cascades import Facts
+from faultline.analyzers.rules.database.cascades import scan as scan_module
 from faultline.analyzers.rules.database.cascades.scan import PythonScan
 
 
@@ -251,27 +254,34 @@ class Team(Base):
     plain = relationship("User")
 
 
+def factory():
+    class Local(Base):
+        pass
+    return Local
+
+
 def upgrade():
     op.create_table("audit", sa.Column("id", sa.Integer))
     op.execute("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES b (id) ON DELETE CASCADE")
 """
 
 
-def _facts(text: str, *, gated: bool) -> Facts:
+def _facts(text: str) -> Facts:
     source = SourceFile("models.py", text.encode())
-    scan = PythonScan(source.lines, source.text)
-    if not gated:
-        scan.__dict__["_top"] = scan._expr  # every expression entered, as before the gate
-    return scan.scan(python.module(source))
+    return PythonScan(source.lines, source.text).scan(python.module(source))
 
 
-def test_the_scan_enters_only_expressions_with_a_fact_word_and_finds_the_same_facts() -> None:
+def test_the_scan_enters_only_code_with_a_fact_word_or_a_class_and_finds_the_same_facts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for text in (GATED_SOURCE, GATED_SOURCE.replace("\n", "\r\n")):
-        gated = _facts(text, gated=True)
-        assert repr(gated) == repr(_facts(text, gated=False))
+        gated = _facts(text)
+        with monkeypatch.context() as patched:
+            patched.setattr(scan_module, "_holds", lambda node, lines: True)  # every statement entered
+            assert repr(gated) == repr(_facts(text))
         assert {cascade.key for cascade in gated.cascades} == {
             ("orm", "Team", "users"),
             ("fk", "team", "owner_id"),
             ("fk", "t", "a"),
         }
-        assert "members" in gated.declared and "audit" in gated.created
+        assert {"members", "Local", "Team"} <= gated.declared and "audit" in gated.created
