@@ -272,7 +272,8 @@ SETTINGS_MODULES = (
     "db/database.py",
     "db/config.py",
 )
-_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+# Leading white space within the line only: ``^\s*`` would run over every blank line after it.
+_IMPORT = re.compile(r"^[^\S\n]*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 MAX_PACKAGES = 4
 
 

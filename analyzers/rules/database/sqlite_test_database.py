@@ -60,7 +60,7 @@ TEST_FILES = (
 TEST_CONFIG_NAMES = ("conftest.py", "tests/conftest.py", "test/conftest.py", *SHARED_CONFIGS, ".env.test")
 # A workflow or test config that also runs the tests on a server: SQLite is one entry of several.
 SERVER_SERVICE = re.compile(
-    r"^\s*image:\s*[\"']?(?:[\w.-]+/)*(postgres|postgis|mysql|mariadb)\b", re.I | re.M
+    r"^[^\S\n]*image:\s*[\"']?(?:[\w.-]+/)*(postgres|postgis|mysql|mariadb)\b", re.I | re.M
 )
 
 _PYPROJECT = '[project]\nname = "api"\ndependencies = [\n    "fastapi",\n    "asyncpg>=0.29",\n]\n'

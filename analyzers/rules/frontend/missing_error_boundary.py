@@ -32,15 +32,18 @@ RENDER_NEEDLES = (b"createRoot", b"hydrateRoot", b"ReactDOM.render", b"ReactDOM.
 SUFFIXES = (".tsx", ".ts", ".jsx", ".js")
 LAYOUT = LazyPattern(r"(?:^|/)app/layout\.(?:tsx|jsx|ts|js)$")
 ERROR_FILES = LazyPattern(r"/(?:global-)?error\.(?:tsx|jsx|ts|js)$")
-IMPORT = LazyPattern(r"""import\s+(\w+)[^'"]*?from\s+['"](\.[^'"]+)['"]""")
-NAMED_IMPORT = LazyPattern(r"""import\s+(?:\w+\s*,\s*)?\{([^}]*)\}\s*from\s+['"](\.[^'"]+)['"]""")
+# An import's clause holds no other ``import`` and its braces no brace: each attempt stops
+# where the next would start, so a search takes time in proportion to the text.
+IMPORT = LazyPattern(r"""import\s+(\w+)(?:(?!\bimport\b)[^'"])*?from\s+['"](\.[^'"]+)['"]""")
+NAMED_IMPORT = LazyPattern(r"""import\s+(?:\w+\s*,\s*)?\{([^{}]*)\}\s*from\s+['"](\.[^'"]+)['"]""")
 # How a module may name react-dom: ``import * as RD from 'react-dom/client'``, ``import
 # ReactDOMClient from ...``, ``import { createRoot as mount } from ...``, ``require(...)``.
 REACT_DOM = LazyPattern(
-    r"""(?:import\s+(?!type\b)([^;'"]+?)\s+from|(?:const|let|var)\s+([\w{][^=;]*?)\s*=\s*require\()"""
+    r"""(?:import\s+(?!type\b)((?:(?!\bimport\b)[^;'"])+?)\s+from"""
+    r"""|(?:const|let|var)\s+([\w{](?:(?!\b(?:const|let|var)\b)[^=;])*?)\s*=\s*require\()"""
     r"""\s*['"]react-dom(?:/client)?['"]"""
 )
-BRACES = LazyPattern(r"\{([^}]*)\}")
+BRACES = LazyPattern(r"\{([^{}]*)\}")  # no brace inside: a search takes time in proportion to the text
 
 
 class MissingErrorBoundary(Rule):
@@ -258,6 +261,8 @@ class MissingErrorBoundary(Rule):
         if any(mark in source.data for mark in BOUNDARY_MARKS):
             return
         tree = script(source)
+        if tree.root is None:
+            return  # minified: a bundle, not the project's own code (and no tree to read)
         imports = _local_imports(source.text)
         for call, rendered in _renders(tree, _render_calls(source.text)):
             if not _has_boundary(rendered, source.path, imports, ctx):
