@@ -108,7 +108,10 @@ class ActiveRule:
     @cached_property
     def _applies(self) -> Callable[[str], object]:
         rule = self.rule
-        return rule.applies_to if type(rule).applies_to is not Rule.applies_to else _matcher(rule.patterns)
+        if type(rule).applies_to is not Rule.applies_to:
+            return rule.applies_to
+        endings = _plain_endings(rule.patterns)
+        return _matcher(rule.patterns) if endings is None else _EndingMatcher(endings)
 
     @cached_property
     def _excluded(self) -> Callable[[str], object]:
@@ -123,6 +126,33 @@ def _matcher(patterns: Iterable[str]) -> Callable[[str], object]:
     """``matches_any(path, patterns)`` as one call: truthy for a path that matches."""
     compiled = any_glob(tuple(patterns))
     return compiled.match if compiled is not None else _never
+
+
+def _plain_endings(patterns: Sequence[str]) -> tuple[str, ...] | None:
+    """``(".py",)`` for ``("*.py",)``: the endings when every glob is ``*`` and a plain
+    ending, unanchored; None when a glob says more."""
+    endings = []
+    for pattern in patterns:
+        bare = pattern.strip()
+        if "/" in bare.rstrip("/"):
+            return None  # anchored at the root, or folders named
+        ending = bare.strip("/")[1:]
+        if not bare.startswith("*") or not ending or any(mark in ending for mark in "*?["):
+            return None
+        endings.append(ending)
+    return tuple(endings) or None
+
+
+class _EndingMatcher:
+    """What ``*.py`` matches, without a regular expression: a name in the path that ends
+    with ``.py``, the file's own or a folder's (a folder matches everything under it)."""
+
+    def __init__(self, endings: tuple[str, ...]) -> None:
+        self.endings = endings
+        self.folders = tuple(f"{ending}/" for ending in endings)
+
+    def __call__(self, path: str) -> bool:
+        return path.endswith(self.endings) or any(folder in path for folder in self.folders)
 
 
 def _never(path: str) -> bool:

@@ -6,7 +6,7 @@ import pytest
 
 from faultline.analyzers.core.changes import ChangeSet
 from faultline.analyzers.core.config import Config, ConfigError, matches_any, parse_config
-from faultline.analyzers.core.engine import Engine
+from faultline.analyzers.core.engine import Engine, _EndingMatcher, _matcher, _plain_endings
 from faultline.analyzers.core.findings import Severity
 
 
@@ -105,3 +105,24 @@ def test_rules_with_the_same_globs_still_follow_their_own_paths() -> None:
     assert "FL001" not in legacy and "FL009" in legacy
     assert "FL009" in test and "FL001" not in test
     assert {"FL001", "FL009"} <= plain
+
+
+ENDING_PATHS = (
+    *("a.py", "a/b.py", ".py", "x.py/y.txt", "a/x.py/y", "a.pyc", "apy"),
+    *("b.tsx", "c.d.ts", "a.PY", "n\n.py"),
+)
+
+
+@pytest.mark.parametrize("patterns", [("*.py",), ("*.py", "*.sql"), ("*.ts", "*.tsx", "*.js"), ("*.py/",)])
+def test_plain_endings_match_what_their_globs_match(patterns: tuple[str, ...]) -> None:
+    endings = _plain_endings(patterns)
+    assert endings is not None
+    fast, glob = _EndingMatcher(endings), _matcher(patterns)
+    assert [bool(fast(path)) for path in ENDING_PATHS] == [bool(glob(path)) for path in ENDING_PATHS]
+
+
+@pytest.mark.parametrize(
+    "patterns", [("/*.py",), ("src/*.py",), ("**/*.py",), ("*.p?",), ("setup.cfg",), ("*",)]
+)
+def test_globs_that_say_more_than_an_ending_keep_their_expression(patterns: tuple[str, ...]) -> None:
+    assert _plain_endings(patterns) is None
