@@ -355,6 +355,9 @@ class _Pass:
             self.report.skipped.append(Skipped(change.path, too_large(len(source.data))))
             return
         self.report.files_checked += 1
+        language = source.language
+        if language is not None and language.generated is not None and language.generated(source):
+            return  # a minified bundle: generated code no rule has anything to say about
         present = self.needles.present(source.data, wanted)
         for active in wanted:
             if not holds(present, active.rule.needles):

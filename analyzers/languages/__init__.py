@@ -56,6 +56,9 @@ class Language:
     decode: Callable[[bytes], str] = decode_utf8
     # text, path -> the language's tree; raises ParseError. None: read as text only.
     parse: Callable[[str, str], Any] | None = field(default=None, compare=False)
+    # A file of the language that no rule has anything to say about (a minified bundle): the
+    # engine reads no further. Takes the SourceFile; None: every file is read.
+    generated: Callable[[Any], bool] | None = field(default=None, compare=False)
 
     def owns(self, path: str) -> bool:
         return self.owns_name(PurePosixPath(path).name)

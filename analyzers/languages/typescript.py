@@ -172,6 +172,25 @@ def minified(text: str) -> bool:
     return any(_bundled(line) for line in text.splitlines() if len(line) > DENSE_LINE_CHARS)
 
 
+# How much of a file ``bundle`` reads: a bundle's first lines are already minified.
+BUNDLE_HEAD_CHARS = 64 * 1024
+
+
+def bundle(source: SourceFile) -> bool:
+    """A minified file, told from its first ``BUNDLE_HEAD_CHARS``: the engine then runs no rule
+    on it, and spares the search of megabytes for needles and the rules' own looks. A line cut
+    at the end of the head is not judged (its rest may change its density); a file this misses
+    is still read as empty when parsed. An undecodable file is left to the rules (FL000)."""
+    try:
+        text = source.text
+    except ParseError:
+        return False
+    lines = text[:BUNDLE_HEAD_CHARS].splitlines()
+    if len(text) > BUNDLE_HEAD_CHARS:
+        lines = lines[:-1]
+    return any(_bundled(line) for line in lines if len(line) > DENSE_LINE_CHARS)
+
+
 def _bundled(line: str) -> bool:
     if len(line) > MINIFIED_LINE_CHARS:
         return True
@@ -220,6 +239,7 @@ def _language(name: str, suffixes: tuple[str, ...], fence: str, grammar: str) ->
         test_globs=TEST_GLOBS,
         fence=fence,
         parse=_parse_with(grammar),
+        generated=bundle,
     )
 
 

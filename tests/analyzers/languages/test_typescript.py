@@ -13,7 +13,7 @@ from faultline.analyzers.core.repo import MemoryRepoView
 from faultline.analyzers.core.rule import is_production
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import fence_for, language_for
-from faultline.analyzers.languages.typescript import script
+from faultline.analyzers.languages.typescript import BUNDLE_HEAD_CHARS, bundle, script
 from faultline.analyzers.rules.frontend.console_only_catch import ConsoleOnlyCatch
 from tests.test_layout import loaded_after
 
@@ -109,6 +109,39 @@ def test_a_long_line_of_written_code_with_spaces_is_read() -> None:
     line = f"const columns = [{columns}];\n"
     assert len(line) > 300
     assert script(SourceFile("src/columns.ts", line.encode())).root is not None
+
+
+BUNDLE_LINE = "try{a()}catch(e){console.error(e)};" * 100 + "\n"
+
+
+def _run(path: str, data: bytes) -> tuple[int, list[str]]:
+    report = Engine(Config()).run(ChangeSet.whole([path]), MemoryRepoView({path: data}))
+    return report.files_checked, [finding.code for finding in report.findings]
+
+
+def test_no_rule_reads_a_minified_bundle() -> None:
+    # Hand-written, the handler that only logs and the suppression of an unknown rule are findings.
+    written = "try { a(); } catch (e) { console.error(e); } // faultline: ignore[no-such-rule]\n"
+    assert {"FL015", "FL090"} <= set(_run("src/app.js", written.encode())[1])
+    assert _run("src/app.js", (written + BUNDLE_LINE).encode()) == (1, [])
+
+
+def test_a_bundle_is_told_from_its_head_and_a_later_minified_line_still_reads_as_empty() -> None:
+    head = BUNDLE_HEAD_CHARS
+    late = "const x = 1;\n" * (head // 13 + 1) + BUNDLE_LINE
+    source = SourceFile("src/late.js", late.encode())
+    assert not bundle(source)
+    assert script(source).root is None
+    # A minified line cut at the end of the head is not judged on its first part.
+    cut = "const x = 1;\n" * (head // 13 - 2) + BUNDLE_LINE * 3
+    assert not bundle(SourceFile("src/cut.js", cut.encode()))
+    assert bundle(SourceFile("src/head.js", (BUNDLE_LINE * 3).encode()))
+
+
+def test_an_undecodable_bundle_is_left_to_the_rules() -> None:
+    data = BUNDLE_LINE.encode() + b"\xff\n"
+    assert not bundle(SourceFile("src/app.js", data))
+    assert _run("src/app.js", data)[1] == [PARSE_ERROR_CODE]
 
 
 CHECK_ALL = (
