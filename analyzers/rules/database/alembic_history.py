@@ -40,8 +40,46 @@ class History:
     def heads(self) -> list[str]:
         return sorted(revision for revision in self.by_id if revision not in self.children)
 
+    @cached_property
+    def _after(self) -> dict[str, frozenset[str]]:
+        return {}
+
     def heads_after(self, revision: str) -> set[str]:
-        """The heads reached from ``revision`` (itself when nothing follows it)."""
+        """The heads reached from ``revision`` (itself when nothing follows it). Those of every
+        revision on the way are kept: the rule asks for each migration of the folder, and a
+        walk from each to the end would take time in the square of the history's length."""
+        if revision not in self._after and self._heads_below(revision) is None:
+            return self._walk_heads(revision)  # a revision is its own descendant: nothing to share
+        return set(self._after[revision])
+
+    def _heads_below(self, revision: str) -> frozenset[str] | None:
+        """Fill ``_after`` for ``revision`` and what follows it, children first; None on a cycle."""
+        known = self._after
+        open_: set[str] = set()
+        stack = [(revision, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if current in known:
+                continue
+            following = list(dict.fromkeys(child.revision for child in self.children.get(current, [])))
+            if not following:
+                known[current] = frozenset({current})
+            elif expanded:
+                open_.discard(current)
+                known[current] = frozenset().union(*(known[child] for child in following))
+            elif current in open_:
+                return None
+            else:
+                open_.add(current)
+                stack.append((current, True))
+                for child in following:
+                    if child in open_:
+                        return None
+                    if child not in known:
+                        stack.append((child, False))
+        return known[revision]
+
+    def _walk_heads(self, revision: str) -> set[str]:
         seen, todo, heads = {revision}, [revision], set()
         while todo:
             current = todo.pop()

@@ -10,7 +10,8 @@ from faultline.analyzers.core.changes import ChangeSet, diff_texts
 from faultline.analyzers.core.config import Config
 from faultline.analyzers.core.engine import Engine
 from faultline.analyzers.core.repo import MemoryRepoView
-from faultline.analyzers.lib.python.alembic import read_migration, version_folders
+from faultline.analyzers.lib.python.alembic import Migration, read_migration, version_folders
+from faultline.analyzers.rules.database.alembic_history import History
 from faultline.analyzers.rules.database.alembic_multiple_heads import AlembicMultipleHeads
 from faultline.app.cli.main import main
 from tests.conftest import GitRepo
@@ -203,3 +204,24 @@ def test_a_suppressed_fork(
     history.write(f"{VERSIONS}/0003_email.py", text)
     history.commit("a deliberate fork")
     assert check(history, monkeypatch, capsys, "--base", "HEAD~1") == (0, [])
+
+
+def _history(edges: dict[str, tuple[str, ...]]) -> History:
+    return History([Migration(f"v/{rev}.py", rev, parents, (), 1, 2) for rev, parents in edges.items()])
+
+
+@pytest.mark.parametrize(
+    "edges",
+    [
+        {"a": (), "b": ("a",), "c": ("b",), "d": ("b",), "e": ("c", "d")},  # a fork merged again
+        {"a": (), "b": ("a",), "c": ("a",), "d": ("c",)},  # two heads
+        {"a": ("c",), "b": ("a",), "c": ("b",), "d": ("c",)},  # a cycle: no file is a root
+        {"a": ("gone",), "b": ("a",), "b2": ("a",)},  # a parent no file defines
+    ],
+)
+def test_heads_after_each_revision_are_those_of_a_walk(edges: dict[str, tuple[str, ...]]) -> None:
+    for order in (sorted(edges), sorted(edges, reverse=True)):
+        history = _history(edges)
+        assert {rev: history.heads_after(rev) for rev in order} == {
+            rev: _history(edges)._walk_heads(rev) for rev in order
+        }
