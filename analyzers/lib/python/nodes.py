@@ -5,6 +5,7 @@ every node of a tree."""
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TypeVar, cast
 
@@ -100,6 +101,13 @@ def blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     return []
 
 
+def on_lines(node: ast.AST, lines: list[int]) -> bool:
+    """Whether one of ``node``'s lines is in ``lines`` (sorted): a bisection, not a walk."""
+    first, last = span(node)
+    at = bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= last
+
+
 def statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """Every statement of the module at any depth (in functions, classes and compound
     statements), each before those it holds. Expressions are not entered: a statement
@@ -164,10 +172,6 @@ class NodeIndex:
                     by_type[kind] = [node]
             self._by_type = by_type
         return cast(list[NodeT], self._by_type.get(node_type, []))
-
-    def of_any(self, *types: type[ast.AST]) -> list[ast.AST]:
-        """The nodes of any of these concrete types, type by type (each in walk order)."""
-        return [node for node_type in types for node in self.of(node_type)]
 
     def in_walk_order(self, *types: type[ast.AST]) -> list[ast.AST]:
         """The nodes of any of these concrete types, in walk order across the types."""

@@ -14,11 +14,11 @@ from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
-from faultline.analyzers.lib.python.imports import imported_names
+from faultline.analyzers.lib.python.imports import imported_names, imports_any
 from faultline.analyzers.lib.python.nodes import span
 from faultline.analyzers.rules.database.pool_sizes import PoolSizeScan, Sizing
 from faultline.analyzers.rules.database.pools import (
-    imports_pool_module,
+    POOL_MODULES,
     may_size_a_pool,
     may_size_without_a_call,
 )
@@ -284,7 +284,7 @@ class HardcodedPoolSize(Rule):
         if (
             words is not None
             and not may_size_without_a_call(source.text, words)
-            and not imports_pool_module(tree)
+            and not imports_any(tree, POOL_MODULES)
         ):
             return
         change = ctx.changes.get(source.path)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from faultline.analyzers.lib.python.nodes import blocks, find_keyword, span, string_value
+from faultline.analyzers.lib.python.nodes import find_keyword, span, string_value
 
 
 @dataclass(frozen=True)
@@ -153,24 +153,6 @@ def may_size_without_a_call(text: str, constant_words: tuple[str, ...]) -> bool:
     if ENGINE_OPTIONS_NAME in text or ("OPTIONS" in text and _DJANGO_POOL.search(text)):
         return True
     return any(word in text for word in constant_words)
-
-
-def imports_pool_module(tree: ast.Module) -> bool:
-    """Whether an absolute import anywhere in the module (in a function too) names a pool
-    module: a call resolves to a pool API through such an import only. Statements alone
-    are walked: an import is one."""
-    pending = [tree.body]
-    while pending:
-        for statement in pending.pop():
-            if isinstance(statement, ast.Import):
-                if any(alias.name.split(".")[0] in POOL_MODULES for alias in statement.names):
-                    return True
-            elif isinstance(statement, ast.ImportFrom):
-                if statement.level == 0 and (statement.module or "").split(".")[0] in POOL_MODULES:
-                    return True
-            else:
-                pending.extend(blocks(statement))
-    return False
 
 
 ENGINE_OPTIONS_CALLS = frozenset({"flask_sqlalchemy.SQLAlchemy"})

@@ -19,7 +19,7 @@ from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.flow import assignments, values_of
 from faultline.analyzers.lib.python.imports import imported_names
-from faultline.analyzers.lib.python.nodes import all_nodes, blocks, child_nodes, dotted_name, span
+from faultline.analyzers.lib.python.nodes import all_nodes, blocks, child_nodes, dotted_name, on_lines, span
 from faultline.analyzers.lib.python.reaches import (
     DJANGO_QUERY,
     DJANGO_SAVE,
@@ -363,7 +363,7 @@ def _scan(
             found = loops.setdefault(id(function), (function, []))[1]
             if isinstance(stmt, (ast.For, ast.AsyncFor)):
                 found.append(stmt)
-            if _has_for(stmt, for_lines):
+            if on_lines(stmt, for_lines):
                 found.extend(_comprehensions(stmt, nested, for_lines))
         pending.extend((iter(_holding(block, wanted_lines)), inner) for block in reversed(nested))
 
@@ -407,7 +407,7 @@ def _comprehensions(stmt: ast.stmt, nested: list[list[ast.stmt]], for_lines: lis
     expressions: list[ast.AST] = [stmt]
     if nested:
         expressions = [
-            child for child in child_nodes(stmt) if isinstance(child, ast.expr) and _has_for(child, for_lines)
+            child for child in child_nodes(stmt) if isinstance(child, ast.expr) and on_lines(child, for_lines)
         ]
     # all_nodes: ast.walk's order, at about two thirds of its cost.
     return [node for expr in expressions for node in all_nodes(expr) if isinstance(node, COMPREHENSIONS)]
@@ -435,13 +435,6 @@ def _words(text: str, keyword: re.Pattern[str]) -> list[int]:
         for match in keyword.finditer(text)
         if not match.start() or not _NAME_CHARACTER.match(text, match.start() - 1)
     ]
-
-
-def _has_for(node: ast.AST, lines: list[int]) -> bool:
-    """Whether one of ``node``'s lines is in ``lines`` (sorted): those that hold ``for``."""
-    first, last = span(node)
-    at = bisect_left(lines, first)
-    return at < len(lines) and lines[at] <= last
 
 
 def _evidence(imports: list[ast.stmt], text: str) -> Evidence:

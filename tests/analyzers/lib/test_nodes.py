@@ -41,13 +41,6 @@ def test_in_walk_order_interleaves_types() -> None:
     kinds = (ast.FunctionDef, ast.ClassDef, ast.Import)
     expected = [node for node in ast.walk(tree) if isinstance(node, kinds)]
     assert node_index(tree).in_walk_order(*kinds) == expected
-    assert [type(node) for node in node_index(tree).of_any(*kinds)] == [
-        ast.FunctionDef,
-        ast.FunctionDef,
-        ast.ClassDef,
-        ast.Import,
-        ast.Import,
-    ]
 
 
 def test_index_is_kept_for_the_same_tree_only() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import copy
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
@@ -21,6 +20,7 @@ from faultline.analyzers.lib.python.nodes import (
     child_nodes,
     defined_names,
     find_keyword,
+    on_lines,
     span,
     string_value,
     string_values,
@@ -116,13 +116,6 @@ def shared_arguments(module: ast.Module) -> dict[str, list[tuple[str, ast.expr]]
     return found
 
 
-def _holds(node: ast.AST, lines: list[int]) -> bool:
-    """Whether one of ``node``'s lines is in ``lines`` (sorted)."""
-    first, last = span(node)
-    at = bisect_left(lines, first)
-    return at < len(lines) and lines[at] <= last
-
-
 def _find(keywords: list[ast.keyword], name: str) -> ast.keyword | None:
     return next((keyword for keyword in keywords if keyword.arg == name), None)
 
@@ -203,7 +196,7 @@ class PythonScan:
 
     def _top(self, node: ast.expr, scope: Scope) -> None:
         """An expression of a statement, entered only when its lines hold a fact word."""
-        if _holds(node, self.fact_lines):
+        if on_lines(node, self.fact_lines):
             self._expr(node, scope)
 
     def _body(self, statements: Iterable[ast.stmt], scope: Scope) -> None:
@@ -211,7 +204,7 @@ class PythonScan:
             self._statement(statement, scope)
 
     def _statement(self, node: ast.stmt, scope: Scope) -> None:
-        if not _holds(node, self.statement_lines):
+        if not on_lines(node, self.statement_lines):
             return  # neither a fact word nor a class on its lines: nothing in it adds a fact
         if isinstance(node, ast.ClassDef):
             self._class(node, scope)

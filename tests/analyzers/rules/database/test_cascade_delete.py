@@ -277,7 +277,7 @@ def test_the_scan_enters_only_code_with_a_fact_word_or_a_class_and_finds_the_sam
     for text in (GATED_SOURCE, GATED_SOURCE.replace("\n", "\r\n")):
         gated = _facts(text)
         with monkeypatch.context() as patched:
-            patched.setattr(scan_module, "_holds", lambda node, lines: True)  # every statement entered
+            patched.setattr(scan_module, "on_lines", lambda node, lines: True)  # every statement entered
             assert repr(gated) == repr(_facts(text))
         assert {cascade.key for cascade in gated.cascades} == {
             ("orm", "Team", "users"),
