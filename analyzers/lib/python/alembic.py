@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass
 
 # A module-level assignment, annotated or not: `down_revision: Union[str, None] = "abc"`.
-_ASSIGNMENT = re.compile(
-    r"^(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=[ \t]*(.*)$",
-    re.MULTILINE,
-)
+# Searched for in "\n" + text: a pattern that starts with a newline is tried at newlines
+# only, where `^` in MULTILINE mode is tried at every character (three times slower).
+_ASSIGNMENT = re.compile(r"\n(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=[ \t]*(.*)")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _MISSING = object()
 # `%(here)s` is the folder of the ini file; `pkg:path` a folder inside a package.
@@ -50,13 +49,14 @@ def read_migration(path: str, text: str) -> Migration | None:
     """The identifiers of a revision file; None when it is not one (no literal
     ``revision`` and ``down_revision`` at module level)."""
     values: dict[str, tuple[object, int]] = {}
-    for match in _ASSIGNMENT.finditer(text):
+    lined = "\n" + text
+    for match in _ASSIGNMENT.finditer(lined):
         name = match.group(1)
         if name in values:
             continue  # the first assignment is the one Alembic's template writes
-        value = _literal(text, match.start(2))
+        value = _literal(lined, match.start(2))
         if value is not _MISSING:
-            values[name] = (value, text.count("\n", 0, match.start()) + 1)
+            values[name] = (value, lined.count("\n", 0, match.start()) + 1)
     if "revision" not in values or "down_revision" not in values:
         return None
     revision, revision_line = values["revision"]

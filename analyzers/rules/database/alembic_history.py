@@ -37,6 +37,10 @@ class History:
         self.by_id, self.children = dict(by_id), dict(children)
 
     @cached_property
+    def paths(self) -> frozenset[str]:
+        return frozenset(migration.path for migration in self.migrations)
+
+    @cached_property
     def heads(self) -> list[str]:
         return sorted(revision for revision in self.by_id if revision not in self.children)
 

@@ -209,7 +209,7 @@ class AlembicMultipleHeads(Rule):
             return
         folders = migration_folders(ctx, posixpath.dirname(source.path))
         history = ctx.memo((SLUG, folders), lambda: history_of(ctx, folders))
-        if not any(m.path == source.path for m in history.migrations):
+        if source.path not in history.paths:
             history = History(
                 [*history.migrations, mine]
             )  # a view that lists nothing (a test, a file outside)
