@@ -179,15 +179,19 @@ BUNDLE_HEAD_CHARS = 64 * 1024
 def bundle(source: SourceFile) -> bool:
     """A minified file, told from its first ``BUNDLE_HEAD_CHARS``: the engine then runs no rule
     on it, and spares the search of megabytes for needles and the rules' own looks. A line cut
-    at the end of the head is not judged (its rest may change its density); a file this misses
-    is still read as empty when parsed. An undecodable file is left to the rules (FL000)."""
+    at the end of the head is judged by its length alone (its rest may change its density, but
+    only add to its length): a webpack chunk is a licence comment and one line of a megabyte.
+    A file this misses is still read as empty when parsed. An undecodable file is left to the
+    rules (FL000)."""
     try:
         text = source.text
     except ParseError:
         return False
     lines = text[:BUNDLE_HEAD_CHARS].splitlines()
-    if len(text) > BUNDLE_HEAD_CHARS:
-        lines = lines[:-1]
+    if len(text) > BUNDLE_HEAD_CHARS and lines:
+        if len(lines[-1]) > MINIFIED_LINE_CHARS:
+            return True
+        lines.pop()
     return any(_bundled(line) for line in lines if len(line) > DENSE_LINE_CHARS)
 
 

@@ -138,6 +138,17 @@ def test_a_bundle_is_told_from_its_head_and_a_later_minified_line_still_reads_as
     assert bundle(SourceFile("src/head.js", (BUNDLE_LINE * 3).encode()))
 
 
+def test_a_line_already_too_long_to_be_written_code_when_the_head_cuts_it_makes_a_bundle() -> None:
+    # A webpack chunk: a licence comment, then the whole program on one line.
+    chunk = "/*! For license information please see 1190.entry.js.LICENSE.txt */\n" + "x" * (
+        2 * BUNDLE_HEAD_CHARS
+    )
+    assert bundle(SourceFile("static/1190.entry.js", chunk.encode()))
+    # Cut after fewer characters than a minified line has, it is left out as before.
+    short = "const x = 1;\n" * (BUNDLE_HEAD_CHARS // 13 - 40) + "y" * (2 * BUNDLE_HEAD_CHARS)
+    assert not bundle(SourceFile("src/short.js", short.encode()))
+
+
 def test_an_undecodable_bundle_is_left_to_the_rules() -> None:
     data = BUNDLE_LINE.encode() + b"\xff\n"
     assert not bundle(SourceFile("src/app.js", data))
