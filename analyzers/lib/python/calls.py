@@ -44,26 +44,23 @@ def scope_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
-def nodes_by_scope(tree: ast.Module) -> dict[ast.AST, list[ast.AST]]:
-    """The nodes of the module grouped by the scope whose code they are: the module, each
-    class body, each def and lambda (whose own node is in the scope around it, and whose
-    decorators and defaults are counted with its body). One pass, like ``nodes.all_nodes``;
-    the lists are in no particular order."""
-    found: dict[ast.AST, list[ast.AST]] = {tree: []}
-    stack: list[tuple[ast.AST, ast.AST]] = [(tree, tree)]
+def own_nodes(scope: ast.AST) -> list[ast.AST]:
+    """The nodes that are the code of ``scope`` (a module, class, def or lambda): those under it
+    but not inside a nested def, class or lambda, whose own node is counted here and whose
+    decorators and defaults are counted with its body. A rule that judges a few scopes of a
+    large module walks just those, not the whole tree; the list is in no particular order."""
+    found: list[ast.AST] = []
+    stack = [scope]
     while stack:
-        node, scope = stack.pop()
+        node = stack.pop()
         for name in node._fields:
             value = getattr(node, name, None)
             for child in value if isinstance(value, list) else (value,):
                 if not isinstance(child, ast.AST):
                     continue
-                found[scope].append(child)
-                if isinstance(child, NESTED_SCOPES):
-                    found[child] = []
-                    stack.append((child, child))
-                else:
-                    stack.append((child, scope))
+                found.append(child)
+                if not isinstance(child, NESTED_SCOPES):
+                    stack.append(child)
     return found
 
 

@@ -17,7 +17,7 @@ from faultline.analyzers.lib.python.calls import (
     functions,
     is_none,
     keyword_value,
-    nodes_by_scope,
+    own_nodes,
     replace_node,
     splats_keywords,
 )
@@ -32,7 +32,7 @@ from faultline.analyzers.lib.python.http_clients import (
     target_name,
 )
 from faultline.analyzers.lib.python.imports import import_map, imports_any, qualified_name
-from faultline.analyzers.lib.python.nodes import node_index, span
+from faultline.analyzers.lib.python.nodes import node_index, on_lines, span
 
 TIMEOUT = "timeout=10"
 FIX_TITLE = "Give the call a timeout"
@@ -58,6 +58,8 @@ SET_DEFAULT = "socket.setdefaulttimeout"
 BINDINGS = (ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith)
 WAITING_IMPORTS = (b"import requests", b"from requests", b"urlopen", b"aiohttp", b"smtplib")
 CLIENT_TIMEOUTS = frozenset({"aiohttp.ClientTimeout", "aiohttp.client.ClientTimeout"})
+# The callables ``_Judge.call`` judges by name (client constructors aside).
+JUDGED = REQUESTS_FUNCTIONS | HTTPX_FUNCTIONS | CLIENT_TIMEOUTS | URLOPEN | SMTP_CLASSES.keys()
 # The callables whose presence in a module makes it worth judging.
 TARGETS = (
     REQUESTS_FUNCTIONS
@@ -222,12 +224,17 @@ class CallWithoutTimeout(Rule):
         if not any((qualified_name(call.func, imports) or "") in TARGETS for call in calls):
             return
         judge = _Judge(source, imports, nodes, calls)
-        scopes = nodes_by_scope(tree)
-        module = Scope(scopes[tree], bound_clients(scopes[tree], imports))
+        judged = judge.judged_lines()
+        if not judged:
+            return
+        module_nodes = own_nodes(tree)
+        module = Scope(module_nodes, bound_clients(module_nodes, imports))
         yield from judge.scope(module)
         shared = {name: client for name, client in module.clients.items() if not name.startswith("self.")}
         for function, owner in functions(tree):
-            own = scopes[function]
+            if not on_lines(function, judged) and not _decorated_on(function, judged):
+                continue  # none of its calls can be a finding: its scope is not worked out
+            own = own_nodes(function)
             local = _rebound(function, own)
             clients = {name: client for name, client in shared.items() if name not in local}
             if owner is not None:
@@ -280,6 +287,26 @@ class _Judge:
                     found.update(bound_clients(ast.walk(stmt), self.imports))
             self._members[id(owner)] = {k: v for k, v in found.items() if k.startswith("self.")}
         return self._members[id(owner)]
+
+    def judged_lines(self) -> list[int]:
+        """The lines (sorted) of the calls that ``call`` may judge in some scope: a call of the
+        libraries themselves, or a request on a name bound to a client anywhere in the module
+        (every scope's clients are among those) or on a client made in place."""
+        clients = bound_clients(self.bindings, self.imports)
+        lines = set()
+        for call in self.calls:
+            if splats_keywords(call):
+                continue
+            func = call.func
+            on_client = (
+                isinstance(func, ast.Attribute)
+                and func.attr in HTTP_METHODS
+                and (target_name(func.value) in clients or isinstance(func.value, ast.Call))
+            )
+            qualified = "" if on_client else qualified_name(func, self.imports) or ""
+            if on_client or qualified in JUDGED or CLIENT_CLASSES.get(qualified) in ("httpx", "aiohttp"):
+                lines.add(call.lineno)
+        return sorted(lines)
 
     def scope(self, scope: Scope) -> Iterator[Hit]:
         for node in scope.nodes:
@@ -412,6 +439,11 @@ class _Judge:
             # so a call that a formatter rewrote is not taken for a new one.
             fingerprint_key=ast.unparse(call),
         )
+
+
+def _decorated_on(function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[int]) -> bool:
+    """A decorator's calls belong to the function's scope, on lines above its ``def``."""
+    return any(on_lines(decorator, lines) for decorator in function.decorator_list)
 
 
 def _bounded(nodes: list[ast.AST], imports: dict[str, str]) -> set[int]:

@@ -164,3 +164,37 @@ def test_a_call_moved_into_a_new_block_is_not_new() -> None:
 def test_a_suppression_comment_silences_the_call() -> None:
     code = "import requests\n\nrequests.get(url)  # faultline: ignore[call-without-timeout]\n"
     assert check(code) == []
+
+
+def test_only_the_scopes_with_a_call_to_judge_are_worked_out_and_each_is_judged_whole() -> None:
+    # A long module of functions with no network call, and the few that make one: a member
+    # session, a nested function's own, and a request made in a decorator's argument.
+    quiet = "\n".join(f"def f{i}(rows):\n    return [r.get('id') for r in rows]\n" for i in range(30))
+    code = f"""\
+import requests
+
+{quiet}
+class Api:
+    def __init__(self):
+        self.session = requests.Session()
+
+    def me(self):
+        return self.session.get("/me")
+
+def outer():
+    def inner():
+        s = requests.Session()
+        return s.post("/x")
+    return inner
+
+@register(requests.get("https://example.com/config").json())
+def configured():
+    return {{}}.get("x")
+"""
+    found = lines(check(code))
+    source_lines = code.splitlines()
+    assert [source_lines[line - 1].strip() for line in found] == [
+        'return self.session.get("/me")',
+        'return s.post("/x")',
+        '@register(requests.get("https://example.com/config").json())',
+    ]
