@@ -24,7 +24,7 @@ from faultline.analyzers.lib.python.jwt_calls import (
     none_algorithm,
     read_decode,
 )
-from faultline.analyzers.lib.python.nodes import callee, span, string_value
+from faultline.analyzers.lib.python.nodes import callee, node_index, on_lines, span, string_value
 
 # The libraries whose decode calls the rule reads.
 JWT_PACKAGES = ("jwt", "jose", "authlib")
@@ -231,11 +231,28 @@ class JwtVerificationDisabled(Rule):
         imports = import_map(tree)
         if not any(q.split(".")[0] in JWT_PACKAGES for q in imports.values()):
             return
+        judged = _judged_lines(node_index(tree).of(ast.Call), imports)
+        if not judged:
+            return  # no decode and no unverified read: nothing in any scope to judge
         change = None if ctx.whole_files else ctx.changes.get(source.path)
         scan = _Scan(source, imports, change)
         yield from scan.scope(tree.body, "")
         for function, _owner in functions(tree):
-            yield from scan.scope(function.body, function.name)
+            if on_lines(function, judged):  # a function without such a call gives no finding
+                yield from scan.scope(function.body, function.name)
+
+
+def _judged_lines(calls: list[ast.Call], imports: dict[str, str]) -> list[int]:
+    """The lines (sorted) of the calls a scope's findings start from: decodes, Authlib's
+    ``JsonWebToken`` and the readers of unverified claims and headers."""
+    readers = AUTHLIB_TOKEN | UNVERIFIED_CLAIMS | UNVERIFIED_HEADER
+    return sorted(
+        {
+            call.lineno
+            for call in calls
+            if library_of(call, imports) is not None or qualified_name(call.func, imports) in readers
+        }
+    )
 
 
 class _Scan:

@@ -227,3 +227,31 @@ def test_a_permission_check_on_unverified_claims() -> None:
     (finding,) = check(code)
     assert finding.line == 6
     assert "decide what `has_permission` returns" in finding.message
+
+
+def test_the_functions_that_decode_are_judged_among_many_that_do_not() -> None:
+    quiet = "\n".join(f"def f{i}(value):\n    return value.decode('utf-8')\n" for i in range(30))
+    code = f"""\
+import jwt
+from jose import jwt as jose_jwt
+
+{quiet}
+token_claims = jwt.decode(TOKEN, KEY)
+
+def outer(token):
+    def inner():
+        return jwt.decode(token, KEY, algorithms=["HS256"], options={{"verify_exp": False}})
+    return inner()
+
+def who(token):
+    claims = jose_jwt.get_unverified_claims(token)
+    if claims["role"] == "admin":
+        return True
+    return False
+"""
+    source_lines = code.splitlines()
+    assert [source_lines[line - 1].strip() for line in lines(check(code))] == [
+        "token_claims = jwt.decode(TOKEN, KEY)",
+        'return jwt.decode(token, KEY, algorithms=["HS256"], options={"verify_exp": False})',
+        'if claims["role"] == "admin":',
+    ]
