@@ -409,8 +409,28 @@ def _comprehensions(stmt: ast.stmt, nested: list[list[ast.stmt]], for_lines: lis
         expressions = [
             child for child in child_nodes(stmt) if isinstance(child, ast.expr) and on_lines(child, for_lines)
         ]
-    # all_nodes: ast.walk's order, at about two thirds of its cost.
-    return [node for expr in expressions for node in all_nodes(expr) if isinstance(node, COMPREHENSIONS)]
+    return [
+        node
+        for expr in expressions
+        for node in _nodes_on(expr, for_lines)
+        if isinstance(node, COMPREHENSIONS)
+    ]
+
+
+def _nodes_on(expr: ast.AST, lines: list[int]) -> list[ast.AST]:
+    """``expr`` and the nodes under it that hold one of ``lines``, in the order of ``ast.walk``
+    (breadth first): a comprehension holds the line of its ``for``, so the parts of a long
+    call or literal away from those lines are not walked. Nodes without a position (an
+    argument list, a ``for`` clause) are entered."""
+    found = [expr]
+    add = found.append
+    for node in found:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            for child in value if isinstance(value, list) else (value,):
+                if isinstance(child, ast.AST) and (not hasattr(child, "lineno") or on_lines(child, lines)):
+                    add(child)
+    return found
 
 
 def _lines_with(source: SourceFile, keyword: re.Pattern[str]) -> list[int]:

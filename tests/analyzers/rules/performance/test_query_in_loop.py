@@ -95,3 +95,22 @@ def test_sync_http_calls_per_item_are_reported_only_with_a_client_import() -> No
         check(code.replace("import requests", "import mylib as requests").replace("requests.post", "post"))
         == []
     )
+
+
+def test_comprehensions_deep_in_a_long_expression_are_found() -> None:
+    code = """\
+        def report(session, order_ids, user_ids):
+            return dict(
+                title="orders",
+                columns=["id", "owner"],
+                orders=[
+                    session.get(Order, order_id)
+                    for order_id in order_ids
+                ],
+                meta={"count": len(order_ids)},
+                owners={
+                    "names": {uid: session.execute(select(User).where(User.id == uid)) for uid in user_ids},
+                },
+            )
+        """
+    assert [finding.line for finding in check(code)] == [6, 11]
