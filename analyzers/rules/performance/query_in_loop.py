@@ -425,10 +425,14 @@ def _nodes_on(expr: ast.AST, lines: list[int]) -> list[ast.AST]:
     found = [expr]
     add = found.append
     for node in found:
+        # Under a node of one line, every node is on that line: no need to ask.
+        whole = getattr(node, "end_lineno", None) == getattr(node, "lineno", 0)
         for name in node._fields:
             value = getattr(node, name, None)
             for child in value if isinstance(value, list) else (value,):
-                if isinstance(child, ast.AST) and (not hasattr(child, "lineno") or on_lines(child, lines)):
+                if isinstance(child, ast.AST) and (
+                    whole or not hasattr(child, "lineno") or on_lines(child, lines)
+                ):
                     add(child)
     return found
 
