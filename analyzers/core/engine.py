@@ -250,6 +250,13 @@ class Engine:
             rules = all_rules()
         self.config = config
         self.active = activate(config, rules)
+        # Most rules share their globs with others: each set of globs is matched once a file,
+        # by the first rule that has it. ``_group_of``: each rule's group, in rule order.
+        groups: dict[Hashable, int] = {}
+        for active in self.active:
+            groups.setdefault(active.wants_key, len(groups))
+        self._askers = [next(a for a in self.active if a.wants_key == key) for key in groups]
+        self._group_of = [(active, groups[active.wants_key]) for active in self.active]
 
     def rules_for(self, change: FileChange) -> list[ActiveRule]:
         """The enabled rules that look at ``change`` (none for a removed or excluded file)."""
@@ -258,16 +265,10 @@ class Engine:
         # Matching globs and looking up the language happen once per file, not once per rule,
         # and only for a file that a production-only rule reads.
         production = _remembered_production(change.path)
-        # Most rules share their globs with others: each set of globs is matched once a file.
-        answers: dict[Hashable, bool] = {}
-        wanted = []
-        for active in self.active:
-            key = active.wants_key
-            if key not in answers:
-                answers[key] = active.wants(change.path, production)
-            if answers[key]:
-                wanted.append(active)
-        return wanted
+        answers = [asker.wants(change.path, production) for asker in self._askers]
+        if not any(answers):
+            return []
+        return [active for active, group in self._group_of if answers[group]]
 
     def plan(self, changes: ChangeSet) -> ReadPlan:
         """What a run over ``changes`` will read: the changed files some rule looks at

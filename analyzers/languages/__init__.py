@@ -89,7 +89,19 @@ def register(language: Language) -> Callable[[], None]:
     """Add a language from outside this package (a plugin, a test double); returns the
     function that removes it again."""
     _extra.insert(0, language)
-    return lambda: _extra.remove(language)
+    _by_name.clear()
+
+    def remove() -> None:
+        _extra.remove(language)
+        _by_name.clear()
+
+    return remove
+
+
+# language_for's answers by file name: the engine asks several times for every file of a run.
+# Emptied when full: the App's workers live long and see many repositories.
+_by_name: dict[str, Language | None] = {}
+_BY_NAME_MAX = 50_000
 
 
 def language_for(path: str) -> Language | None:
@@ -97,7 +109,11 @@ def language_for(path: str) -> Language | None:
     # The name is split off once, not once per language, and without pathlib (thirty times
     # slower): this runs for every file read, more than once. A file's path never ends in "/".
     name = path.rpartition("/")[2]
-    return next((language for language in all_languages() if language.owns_name(name)), None)
+    if name not in _by_name:
+        if len(_by_name) >= _BY_NAME_MAX:
+            _by_name.clear()
+        _by_name[name] = next((language for language in all_languages() if language.owns_name(name)), None)
+    return _by_name[name]
 
 
 def fence_for(path: str) -> str:

@@ -125,3 +125,14 @@ def test_removed_again_it_is_unknown() -> None:
     unregister = register(Language(name="other", suffixes=(".other",)))
     unregister()
     assert language_for("x.other") is None
+
+
+def test_a_name_asked_about_before_it_was_registered_gets_the_new_answer() -> None:
+    assert language_for("conf/app.other") is None
+    unregister = register(Language(name="other", suffixes=(".other",)))
+    try:
+        language = language_for("conf/app.other")
+        assert language is not None and language.name == "other"
+    finally:
+        unregister()
+    assert language_for("conf/app.other") is None
