@@ -14,11 +14,11 @@ from faultline.analyzers.core.findings import Hit, Severity, Suggestion
 from faultline.analyzers.core.rule import Invalid, Rule, Valid, replace_span
 from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
-from faultline.analyzers.lib.python.imports import imported_names, imports_any
-from faultline.analyzers.lib.python.nodes import span
+from faultline.analyzers.lib.python.imports import imported_names
+from faultline.analyzers.lib.python.nodes import span, statements
 from faultline.analyzers.rules.database.pool_sizes import PoolSizeScan, Sizing
 from faultline.analyzers.rules.database.pools import (
-    POOL_MODULES,
+    may_call_a_pool,
     may_size_a_pool,
     may_size_without_a_call,
 )
@@ -280,11 +280,12 @@ class HardcodedPoolSize(Rule):
             return
         tree = python.module(source)
         # The gate reads import lines in docstrings too (``from sqlalchemy import create_engine``
-        # in an example): without a real import nor a named size there is nothing to walk for.
+        # in an example), and any call named like a pool API (``engine.connect()``): without an
+        # import that reaches a pool API nor a named size there is nothing to walk for.
         if (
             words is not None
-            and not may_size_without_a_call(source.text, words)
-            and not imports_any(tree, POOL_MODULES)
+            and not may_size_without_a_call(source.text, words, pattern)
+            and not may_call_a_pool(_imported(tree), source.text)
         ):
             return
         change = ctx.changes.get(source.path)
@@ -292,6 +293,11 @@ class HardcodedPoolSize(Rule):
         reader = _env_reader(tree) if sizings else None
         for sizing in sizings:
             yield _hit(source, sizing, reader)
+
+
+def _imported(tree: ast.Module) -> Iterator[str]:
+    """The qualified names the module's absolute imports bind, from its statements alone."""
+    return (imported.qualified for imported in imported_names(statements(tree)) if not imported.relative)
 
 
 def _hit(source: SourceFile, sizing: Sizing, env_reader: str | None) -> Hit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -146,13 +146,55 @@ def _automaton(
     return AhoCorasick(words).find_matches_as_indexes, words
 
 
-def may_size_without_a_call(text: str, constant_words: tuple[str, ...]) -> bool:
+def may_size_without_a_call(
+    text: str, constant_words: tuple[str, ...], constant_pattern: re.Pattern[str]
+) -> bool:
     """Whether the module may size a pool other than in a pool call: a mapping of engine
-    options, Django's database OPTIONS, or a name with one of ``constant_words`` (a
-    constant, or a config key written with a literal)."""
+    options, Django's database OPTIONS, or a name the pattern finds (a constant, or a config
+    key written with a literal), which holds one of ``constant_words``."""
     if ENGINE_OPTIONS_NAME in text or ("OPTIONS" in text and _DJANGO_POOL.search(text)):
         return True
-    return any(word in text for word in constant_words)
+    return any(constant_pattern.search(name) for name in _names_with(text, constant_words))
+
+
+def _names_with(text: str, words: tuple[str, ...]) -> Iterator[str]:
+    """The whole words (runs of name characters: an identifier, or a key in quotes) of
+    ``text`` that hold one of ``words``: ``DEFAULT_POOL_NAME`` for ``POOL_``."""
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            start, end = at, at + len(word)
+            while start and _WORD_CHARACTER.match(text, start - 1):
+                start -= 1
+            while end < len(text) and _WORD_CHARACTER.match(text, end):
+                end += 1
+            yield text[start:end]
+            at = text.find(word, end)
+
+
+def may_call_a_pool(imported: Iterable[str], text: str) -> bool:
+    """Whether a call in the module may resolve to a pool API, from the qualified names its
+    imports bind (``imports.imported_names``): an API can only be reached through an import
+    of it or of a module above it, and its last name is then in the text (in the call, or in
+    the import of the API itself). ``engine.connect()`` in a module that imports no MySQL
+    connector is no pool call."""
+    names = set(imported)
+    tails = {
+        api.rsplit(".", 1)[-1]
+        for api in (*POOL_APIS, *ENGINE_OPTIONS_CALLS)
+        if any(api == name or api.startswith(f"{name}.") for name in names)
+    }
+    return any(_word_in(text, tail) for tail in tails)
+
+
+def _word_in(text: str, word: str) -> bool:
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if not (at and _WORD_CHARACTER.match(text, at - 1)) and not _WORD_CHARACTER.match(text, end):
+            return True
+        at = text.find(word, end)
+    return False
 
 
 ENGINE_OPTIONS_CALLS = frozenset({"flask_sqlalchemy.SQLAlchemy"})

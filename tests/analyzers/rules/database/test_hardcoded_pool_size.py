@@ -208,3 +208,30 @@ def test_an_invalid_constant_pattern_is_a_config_error() -> None:
     config = "rules:\n  hardcoded-pool-size:\n    options: {constant_pattern: '(POOL'}\n"
     with pytest.raises(ConfigError, match="constant_pattern"):
         check_with_config(config, "DB_POOL_SIZE = 20\n")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sqlalchemy as sa\n\nengine = sa.create_engine(URL, pool_size=20)\n",
+        "import sqlalchemy.engine\n\nengine = sqlalchemy.engine.create_engine(URL, pool_size=20)\n",
+        "import mysql.connector as mc\n\ndb = mc.connect(host=HOST, pool_size=20)\n",
+        "import redis\n\nDEFAULT_POOL_NAME = 'x'\nclient = redis.Redis(host=HOST, max_connections=20)\n",
+    ],
+)
+def test_a_pool_call_is_found_through_any_import_that_reaches_it(code: str) -> None:
+    assert [finding.code for finding in check(code)] == ["FL004"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # Airflow's task pools and an engine's connect(): no import reaches a pool API.
+        "import sqlalchemy\n\nDEFAULT_POOL_NAME = 'default_pool'\n\n"
+        "def rows(engine):\n    with engine.connect() as conn:\n        return conn.execute(Q)\n",
+        "from sqlalchemy.orm import Session\n\n"
+        "def pool_slots(db: Session):\n    return db.connect(pool_size=5)\n",
+    ],
+)
+def test_names_like_pool_calls_without_a_pool_api_are_not_read(code: str) -> None:
+    assert check(code) == []
