@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -371,6 +372,8 @@ class BroadExcept(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        if not _may_catch_broadly(source.data):
+            return  # every clause the needles found is a tuple of specific exceptions
         tree = python.module(source)
         rebound = shadowed(tree)
         modules = project_modules(tree, source.path)
@@ -383,6 +386,38 @@ class BroadExcept(Rule):
             hit = _hit(source, site, verdict, change) if verdict else None
             if hit is not None:
                 yield hit
+
+
+_TUPLE_OPENERS = (b"except(", b"except (")
+_TUPLE_CLAUSE = re.compile(rb"except\s*\(")
+
+
+def _may_catch_broadly(data: bytes) -> bool:
+    """Whether a clause may catch a broad class, from the bytes: ``except (KeyError, ValueError):``
+    cannot, and is most of what the needle ``except (`` lets in. A tuple is read up to its
+    closing parenthesis; one that names ``Exception`` in any form (``BaseException``,
+    ``builtins.Exception``, a name that holds it), holds a string or is not closed is parsed."""
+    if any(needle in data for needle in BroadExcept.needles if needle not in _TUPLE_OPENERS):
+        return True
+    for clause in _TUPLE_CLAUSE.finditer(data):
+        inside = _parenthesised(data, clause.end())
+        if inside is None or b"Exception" in inside or b'"' in inside or b"'" in inside:
+            return True
+    return False
+
+
+def _parenthesised(data: bytes, start: int) -> bytes | None:
+    """The bytes from ``start`` (just after an opening parenthesis) to its closing one."""
+    depth = 1
+    for at in range(start, min(len(data), start + 4096)):
+        char = data[at]
+        if char == 40:  # (
+            depth += 1
+        elif char == 41:  # )
+            depth -= 1
+            if depth == 0:
+                return data[start:at]
+    return None
 
 
 # --- what the handler does with the failure --------------------------------

@@ -9,7 +9,7 @@ import pytest
 from faultline.analyzers.core.findings import Finding, Severity
 from faultline.analyzers.core.rule import Valid
 from faultline.analyzers.core.testing import run_example
-from faultline.analyzers.rules.errors.broad_except import BroadExcept
+from faultline.analyzers.rules.errors.broad_except import BroadExcept, _may_catch_broadly
 
 
 def check(code: str, base: str | None = None, path: str = "app/service.py") -> list[Finding]:
@@ -273,3 +273,24 @@ def test_the_fingerprint_ignores_an_edited_log_message() -> None:
 
 def test_tests_are_skipped_unless_included() -> None:
     assert check(auth("Exception", "return None"), path="tests/test_auth.py") == []
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "except (\n    KeyError,\n    Exception,\n):",
+        "except (errors.lookup(code), Exception):",
+        "except (builtins.BaseException, KeyError):",
+    ],
+)
+def test_a_tuple_that_names_a_broad_class_is_read_however_it_is_written(clause: str) -> None:
+    code = f"try:\n    db.commit()\n{clause}\n    pass\n"
+    assert [finding.code for finding in check(code)] == ["FL001"]
+
+
+def test_a_module_whose_tuples_name_specific_errors_is_not_parsed() -> None:
+    specific = b"try:\n    db.commit()\nexcept (KeyError, ValueError):\n    pass\n"
+    assert not _may_catch_broadly(specific)
+    assert _may_catch_broadly(specific + b"try:\n    x()\nexcept:\n    pass\n")
+    assert _may_catch_broadly(b"try:\n    x()\nexcept (KeyError, ValueError\n")  # not closed
+    assert _may_catch_broadly(b"try:\n    x()\nexcept (errors[')'], KeyError):\n    pass\n")
