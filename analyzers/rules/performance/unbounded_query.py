@@ -15,7 +15,7 @@ from faultline.analyzers.core.source import SourceFile
 from faultline.analyzers.languages import python
 from faultline.analyzers.lib.python.flow import assignments
 from faultline.analyzers.lib.python.nodes import dotted_name, span, statements
-from faultline.analyzers.lib.python.web import Route, resource_get, route_of, web_imports
+from faultline.analyzers.lib.python.web import WEB_PACKAGES, Route, resource_get, route_of, web_imports
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 # A parameter or a word of the view that says the caller chooses a window of rows.
@@ -194,6 +194,8 @@ class UnboundedQuery(Rule):
     ]
 
     def check(self, source: SourceFile, ctx: Context) -> Iterator[Hit]:
+        if not any(package in source.data for package in _WEB_PACKAGE_NAMES):
+            return  # no framework's name, so no import of one: not parsed
         tree = python.module(source)
         if not web_imports(tree.body):
             return
@@ -203,6 +205,9 @@ class UnboundedQuery(Rule):
                 hit = _check_view(source, *view)
                 if hit is not None:
                     yield hit
+
+
+_WEB_PACKAGE_NAMES = tuple(sorted(package.encode() for package in WEB_PACKAGES))
 
 
 def _view(node: ast.AST) -> tuple[Function, Route] | None:

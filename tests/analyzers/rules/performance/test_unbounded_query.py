@@ -80,3 +80,8 @@ def test_tests_are_not_checked() -> None:
             return db.query(Item).all()
         """
     assert check(code, path="tests/test_items.py") == []
+
+
+def test_a_module_that_names_no_web_framework_is_not_parsed() -> None:
+    # Not even a syntax error is reported for it: no framework's name means no route to judge.
+    assert run_example(UnboundedQuery, Valid("rows = session.query(User).all()\ndef broken(:\n")) == []
