@@ -61,14 +61,7 @@ CLIENT_TIMEOUTS = frozenset({"aiohttp.ClientTimeout", "aiohttp.client.ClientTime
 # The callables ``_Judge.call`` judges by name (client constructors aside).
 JUDGED = REQUESTS_FUNCTIONS | HTTPX_FUNCTIONS | CLIENT_TIMEOUTS | URLOPEN | SMTP_CLASSES.keys()
 # The callables whose presence in a module makes it worth judging.
-TARGETS = (
-    REQUESTS_FUNCTIONS
-    | HTTPX_FUNCTIONS
-    | CLIENT_CLASSES.keys()
-    | URLOPEN
-    | SMTP_CLASSES.keys()
-    | CLIENT_TIMEOUTS
-)
+TARGETS = JUDGED | CLIENT_CLASSES.keys()
 
 
 @dataclass(frozen=True)
