@@ -253,9 +253,11 @@ class Engine:
         # Most rules share their globs with others: each set of globs is matched once a file,
         # by the first rule that has it. ``_group_of``: each rule's group, in rule order.
         groups: dict[Hashable, int] = {}
+        self._askers: list[ActiveRule] = []
         for active in self.active:
-            groups.setdefault(active.wants_key, len(groups))
-        self._askers = [next(a for a in self.active if a.wants_key == key) for key in groups]
+            if active.wants_key not in groups:
+                groups[active.wants_key] = len(self._askers)
+                self._askers.append(active)
         self._group_of = [(active, groups[active.wants_key]) for active in self.active]
 
     def rules_for(self, change: FileChange) -> list[ActiveRule]:
